@@ -1,0 +1,44 @@
+# MyAfya: `make run` serves the app with demo data; `make test` runs the whole suite on PostgreSQL and Redis.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test services chromium install clean bench-weight
+
+$(BIN)/.installed: requirements.txt tests/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/flask --app wsgi migrate
+	$(BIN)/flask --app wsgi seed-demo --if-empty
+	@echo "MyAfya on http://127.0.0.1:$(PORT)  (demo accounts: patient@demo.test ... password demo-password)"
+	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
+
+services:
+	@bash tests/services.sh
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install services chromium
+	@db=myafya_test_$$$$; \
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $$db" postgres >/dev/null || exit 1; \
+	trap 'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)" postgres >/dev/null' EXIT; \
+	TEST_DATABASE_URL=$(PG_URL_BASE)/$$db TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	  $(BIN)/python -m pytest -c tests/pytest.ini --rootdir . $(PYTEST_ARGS)
+
+bench-weight: install
+	$(BIN)/python tests/perf/page_weight.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,114 @@
+"""The MyAfya application factory."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import check_production_secrets, from_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=str(ROOT / "instance"))
+    app.config.update(from_environment())
+    if overrides:
+        app.config.update(overrides)
+    check_production_secrets(app.config)
+    Path(app.instance_path).mkdir(exist_ok=True)
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
+
+    register_logging(app)
+    register_extensions(app)
+    register_request_cycle(app)
+    register_portals(app)
+    register_errors(app)
+    register_templates(app)
+    register_jobs(app)
+    register_cli(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from app.core.crypto import keyring
+    from app.extensions import csrf, db, jobs, login_manager, sock
+
+    keyring.configure(app.config["FERNET_KEYS"], app.config["BLIND_INDEX_KEY"])
+    db.init_app(app)
+    csrf.init_app(app)
+    sock.init_app(app)
+    jobs.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+
+    from app.accounts.sessions import load_user_from_cookie
+
+    login_manager.user_loader(load_user_from_cookie)
+
+
+def register_request_cycle(app: Flask) -> None:
+    from app.accounts.sessions import enforce_idle_timeout
+    from app.core.policies import enforce
+    from app.core.security import add_security_headers
+    from app.core.transactions import commit_or_fail
+
+    app.before_request(enforce_idle_timeout)
+    app.before_request(enforce)
+    app.after_request(commit_or_fail)
+    app.after_request(add_security_headers)
+
+
+def register_portals(app: Flask) -> None:
+    from app.accounts.views.public import bp as accounts_bp
+    from app.core.health import bp as health_bp
+    from app.portals import all_portals
+
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(health_bp)
+    for portal in all_portals():
+        app.register_blueprint(portal)
+
+
+def register_errors(app: Flask) -> None:
+    from app.core.error_pages import register
+
+    register(app)
+
+
+def register_templates(app: Flask) -> None:
+    from app.core.templating import register
+
+    register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from app.extensions import jobs
+    from app.notifications.tasks import notifications_sweep
+
+    jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], notifications_sweep)
+    if app.config.get("REDIS_URL") or app.config.get("TESTING"):
+        return
+    started = []
+
+    @app.before_request
+    def start_in_process_jobs():
+        # Started by the first request, not by create_app: CLI commands and tests run no thread.
+        if not started:
+            started.append(True)
+            jobs.start_in_process()
+
+
+def register_cli(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

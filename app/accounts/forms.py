@@ -1,0 +1,53 @@
+"""Account forms. Field names are part of the contract: the login form posts `email` and `password`."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+
+from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role
+
+# A plain shape check: clinic staff use local and test domains that strict validators refuse.
+EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", message="Enter an email address, like name@example.com.")
+PHONE = Regexp(r"^\+?[0-9 ()-]{7,20}$", message="Enter a phone number, like +254 712 345 678.")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254), EMAIL])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password."), Length(max=128)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254), EMAIL])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired("Choose a password."), Length(max=128)])
+    confirm = PasswordField("Repeat the new password",
+                            validators=[InputRequired("Repeat the password."), EqualTo("password", "The two passwords differ.")])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[InputRequired("Enter your current password."),
+                                                                     Length(max=128)])
+
+
+class RegisterForm(NewPasswordForm):
+    full_name = StringField("Full name", validators=[InputRequired("Enter your name."), Length(min=2, max=120)])
+    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254), EMAIL])
+    phone = StringField("Mobile phone", validators=[Optional(), PHONE])
+
+
+class InviteStaffForm(FlaskForm):
+    full_name = StringField("Full name", validators=[InputRequired("Enter their name."), Length(min=2, max=120)])
+    email = EmailField("Email", validators=[InputRequired("Enter their email."), Length(max=254), EMAIL])
+    role = SelectField("Role", choices=[(r.value, ROLE_LABELS[r]) for r in STAFF_ROLES],
+                       validators=[InputRequired("Choose a role.")])
+    speciality = StringField("Speciality (doctors)", validators=[Optional(), Length(max=80)])
+    fee = IntegerField("Consultation fee, KES (doctors)",
+                       validators=[Optional(), NumberRange(min=0, max=1_000_000, message="Enter a fee from 0 to 1,000,000.")])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+                       validators=[InputRequired("Choose a role.")])

@@ -1,0 +1,163 @@
+"""Accounts, roles, staff profiles and sites, one-time account tokens, login throttling."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, UTCDateTime, utcnow
+
+
+class Role(str, enum.Enum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    LAB = "lab"
+    PHARMACIST = "pharmacist"
+    RECEPTION = "reception"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def home_endpoint(self) -> str:
+        return f"{PORTAL_OF_ROLE[self]}.home"
+
+
+ROLE_LABELS = {
+    Role.PATIENT: "Patient",
+    Role.DOCTOR: "Doctor",
+    Role.LAB: "Lab technician",
+    Role.PHARMACIST: "Pharmacist",
+    Role.RECEPTION: "Reception",
+    Role.ADMIN: "Administrator",
+}
+PORTAL_OF_ROLE = {
+    Role.PATIENT: "patient",
+    Role.DOCTOR: "doctor",
+    Role.LAB: "lab",
+    Role.PHARMACIST: "pharmacy",
+    Role.RECEPTION: "reception",
+    Role.ADMIN: "admin",
+}
+STAFF_ROLES = (Role.DOCTOR, Role.LAB, Role.PHARMACIST, Role.RECEPTION, Role.ADMIN)
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    full_name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of the login cookie: replacing it ends every session of this account at once.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff_profile: Mapped["StaffProfile | None"] = relationship(back_populates="user", uselist=False)
+
+    __table_args__ = (
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+        Index("ix_users_role", "role"),
+    )
+
+    # flask-login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != Role.PATIENT.value
+
+
+class SiteKind(str, enum.Enum):
+    CLINIC = "clinic"
+    PHARMACY = "pharmacy"
+    LAB = "lab"
+
+
+class Site(Base):
+    """A place where staff work: the clinic itself, its pharmacy, its lab."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class StaffProfile(Base):
+    __tablename__ = "staff_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    speciality: Mapped[str | None] = mapped_column(String(80), index=True)
+    consultation_fee_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="KES")
+    licence_number: Mapped[str | None] = mapped_column(String(40))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    bio: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship(back_populates="staff_profile")
+    site: Mapped[Site | None] = relationship()
+
+
+class TokenPurpose(str, enum.Enum):
+    PASSWORD_RESET = "password_reset"
+    INVITE = "invite"
+
+
+class AccountToken(Base):
+    """A one-time, expiring link token. Only its SHA-256 is stored."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per client address, for the per-IP lockout."""
+
+    __tablename__ = "login_throttles"
+
+    ip: Mapped[str] = mapped_column(String(45), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,106 @@
+"""The administrator's people pages: invite staff, change roles, deactivate, end sessions; audit."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from app.accounts import queries, services
+from app.accounts.forms import InviteStaffForm, RoleForm
+from app.accounts.models import ROLE_LABELS, Role
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import render_form, render_page_or_fragment
+from app.extensions import db
+
+bp = Blueprint("accounts", __name__, url_prefix="/people")
+
+
+@bp.route("/")
+def users():
+    term = request.args.get("q", "")[:80]
+    role = request.args.get("role") or None
+    if role not in (None, *[r.value for r in Role]):
+        role = None
+    return render_page_or_fragment("accounts/admin/users.html", "accounts/admin/_user_rows.html",
+                                   people=queries.accounts_list(term=term, role=role), term=term, role=role,
+                                   role_labels={r.value: l for r, l in ROLE_LABELS.items()})
+
+
+@bp.route("/invite", methods=["GET", "POST"])
+def invite():
+    form = InviteStaffForm()
+    if form.validate_on_submit():
+        try:
+            services.staff_invite(email=form.email.data, full_name=form.full_name.data, role=Role(form.role.data),
+                                  invited_by=current_user._get_current_object(), speciality=form.speciality.data or None,
+                                  fee_cents=form.fee.data * 100 if form.fee.data is not None else None)
+        except DomainError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "", None)
+            (field.errors.append(error.message) if field is not None else form.form_errors.append(error.message))
+            return render_form("accounts/admin/invite.html", form=form, status=422)
+        flash(f"Invitation sent to {form.email.data}.", "success")
+        return redirect(url_for("admin.accounts.users"), code=303)
+    return render_form("accounts/admin/invite.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+def _person(user_id: int):
+    try:
+        return services.user_get(user_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+def person(user_id: int):
+    user = _person(user_id)
+    form = RoleForm(obj=None if request.method == "POST" else user)
+    if form.validate_on_submit():
+        try:
+            services.account_role_change(user_id=user_id, role=Role(form.role.data), by=current_user._get_current_object())
+        except DomainError as error:
+            db.session.rollback()
+            form.role.errors = list(form.role.errors) + [error.message]
+            return render_form("accounts/admin/person.html", person=user, form=form, status=422)
+        flash(f"{user.full_name} is now {Role(form.role.data).label}; their sessions were ended.", "success")
+        return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
+    return render_form("accounts/admin/person.html", person=user, form=form,
+                       status=422 if request.method == "POST" else 200)
+
+
+def _act(user_id: int, action, done: str):
+    _person(user_id)
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
+    flash(done, "success")
+    return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
+
+
+@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+def deactivate(user_id: int):
+    return _act(user_id, lambda: services.account_deactivate(user_id=user_id, by=current_user._get_current_object()),
+                "Account deactivated; it was signed out everywhere.")
+
+
+@bp.route("/<int:user_id>/reactivate", methods=["POST"])
+def reactivate(user_id: int):
+    return _act(user_id, lambda: services.account_reactivate(user_id=user_id), "Account reactivated.")
+
+
+@bp.route("/<int:user_id>/end-sessions", methods=["POST"])
+def end_sessions(user_id: int):
+    if user_id == current_user.id:
+        abort(400)
+    return _act(user_id, lambda: services.account_sessions_end(user_id=user_id), "Every session of this account was ended.")
+
+
+@bp.route("/audit")
+def audit():
+    from app.audit.queries import audit_recent
+
+    patient_id = request.args.get("patient", type=int)
+    return render_page_or_fragment("accounts/admin/audit.html", "accounts/admin/_audit_rows.html",
+                                   events=audit_recent(patient_id=patient_id), patient_id=patient_id)

@@ -1,0 +1,187 @@
+"""Signing in and out, passwords, invitations, self-registration: the pages every role shares."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from app.accounts import services
+from app.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm, RegisterForm
+from app.accounts.models import Role, TokenPurpose
+from app.accounts.sessions import idle_seconds_left, touch_session
+from app.audit.services import client_ip
+from app.core.errors import DomainError
+from app.core.htmx import render_form
+from app.core.policies import public, signed_in
+from app.extensions import db
+
+bp = Blueprint("accounts", __name__)
+
+
+def home_url_for(user) -> str:
+    return url_for(Role(user.role).home_endpoint)
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def _field_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.route("/")
+@public
+def index():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    form = LoginForm()
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    if form.validate_on_submit():
+        try:
+            user = services.sign_in_check(email=form.email.data, password=form.password.data, ip=client_ip())
+        except services.SignInRefused as refused:
+            db.session.commit()  # keep the failure counts that throttle the next attempts
+            form.form_errors.append(refused.message)
+            form.password.data = ""
+            return render_form("accounts/login.html", form=form, status=422)
+        session.clear()  # a fresh session on sign-in: no fixation
+        login_user(user, remember=False)
+        touch_session()
+        return redirect(_safe_next(request.args.get("next")) or home_url_for(user), code=303)
+    status = 422 if request.method == "POST" else 200
+    return render_form("accounts/login.html", form=form, status=status, reason=request.args.get("reason"))
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    if current_user.is_authenticated:
+        services.sessions_end(user=current_user._get_current_object())
+    logout_user()
+    session.clear()
+    return redirect(url_for("accounts.login", reason="signed-out"), code=303)
+
+
+@bp.route("/switch-user", methods=["POST"])
+@public
+def switch_user():
+    """The shared desk's quick hand-over: this person out (this browser only), the login form ready."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("accounts.login", reason="switch"), code=303)
+
+
+@bp.route("/session/status")
+@signed_in
+def session_status():
+    return jsonify(seconds_left=idle_seconds_left(), warn_at=current_app.config["IDLE_WARNING_SECONDS"])
+
+
+@bp.route("/session/keepalive", methods=["POST"])
+@signed_in
+def session_keepalive():
+    touch_session()
+    return jsonify(seconds_left=idle_seconds_left())
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@public
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.password_reset_request(email=form.email.data)
+        flash("If that email belongs to an account, a reset link is on its way. It works once, for an hour.", "info")
+        return redirect(url_for("accounts.login"), code=303)
+    return render_form("accounts/forgot_password.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str):
+    form = NewPasswordForm()
+    try:
+        user = services.token_user(raw_token=token, purpose=purpose)
+    except DomainError as error:
+        return render_form(template, form=None, link_error=error.message, status=410)
+    if form.validate_on_submit():
+        try:
+            services.token_redeem(raw_token=token, purpose=purpose, new_password=form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+            return render_form(template, form=form, user=user, status=422)
+        flash(done_message, "success")
+        return redirect(url_for("accounts.login"), code=303)
+    return render_form(template, form=form, user=user, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@public
+def reset_password(token: str):
+    return _redeem(TokenPurpose.PASSWORD_RESET, "accounts/reset_password.html", token,
+                   "Your password was changed. Sign in with the new one.")
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def accept_invite(token: str):
+    return _redeem(TokenPurpose.INVITE, "accounts/accept_invite.html", token,
+                   "Your account is ready. Sign in with your new password.")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(home_url_for(current_user))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            from app.records.services import patient_self_register
+
+            patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
+                                  phone=form.phone.data or None)
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+            return render_form("accounts/register.html", form=form, status=422)
+        flash("Your account is ready. Sign in to book your first visit.", "success")
+        return redirect(url_for("accounts.login"), code=303)
+    return render_form("accounts/register.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@signed_in
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            services.password_change(user=user, current_password=form.current_password.data,
+                                     new_password=form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            _field_error(form, error)
+            return render_form("accounts/change_password.html", form=form, status=422)
+        login_user(user, remember=False)  # this browser stays signed in with the new token; others are out
+        touch_session()
+        flash("Password changed. Every other device was signed out.", "success")
+        return redirect(home_url_for(user), code=303)
+    return render_form("accounts/change_password.html", form=form, status=422 if request.method == "POST" else 200)

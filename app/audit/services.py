@@ -1,0 +1,160 @@
+"""Recording access to clinical data.
+
+`audit_access` stages a row on the current session; the rows are chained and inserted just
+before that session commits, in the same transaction as the read or write they describe. If they
+cannot be written the commit fails, and the request answers with an error instead of the data.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+
+from flask import current_app, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
+from app.core.db import utcnow
+from app.extensions import db
+
+CARE = "care"
+
+
+@dataclasses.dataclass
+class _Pending:
+    occurred_at: dt.datetime
+    actor_user_id: int | None
+    actor_role: str
+    patient_id: int | None
+    action: str
+    target: str | None
+    outcome: str
+    reason: str
+    ip: str | None
+    path: str | None
+
+
+def client_ip() -> str | None:
+    if not has_request_context():
+        return None
+    return request.remote_addr
+
+
+def _actor() -> tuple[int | None, str]:
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.id, current_user.role
+    if has_request_context():
+        return None, "anonymous"
+    return None, "system"
+
+
+def _pending(*, patient_id, action, target, outcome, reason) -> _Pending:
+    actor_id, actor_role = _actor()
+    return _Pending(
+        occurred_at=utcnow(), actor_user_id=actor_id, actor_role=actor_role, patient_id=patient_id,
+        action=action, target=target, outcome=outcome, reason=reason[:120], ip=client_ip(),
+        path=request.path[:200] if has_request_context() else None,
+    )
+
+
+def audit_access(*, patient_id: int | None, action: str, target: str | None = None, reason: str = CARE,
+                 session: Session | None = None) -> None:
+    """Record that the current user read or wrote a patient's clinical data (same transaction)."""
+    session = session or db.session
+    session.info.setdefault("audit_pending", []).append(
+        _pending(patient_id=patient_id, action=action, target=target, outcome="allowed", reason=reason)
+    )
+
+
+def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
+    """Record a refused request. Committed on its own: the request's transaction will roll back."""
+    session = db.new_session()
+    try:
+        session.info["audit_pending"] = [
+            _pending(patient_id=patient_id, action="access.denied", target=request.endpoint if has_request_context() else None,
+                     outcome="denied", reason=reason)
+        ]
+        session.commit()
+    finally:
+        session.close()
+
+
+def _mac(key: bytes, event_row: AuditEvent) -> str:
+    return hmac.new(key, event_row.canonical().encode(), hashlib.sha256).hexdigest()
+
+
+def audit_key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode()
+
+
+def _lock_head(session: Session) -> AuditChainHead:
+    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditChainHead(id=1, last_seq=0, last_mac=GENESIS_MAC)
+        session.add(head)
+        session.flush()
+    return head
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending_audit(session: Session) -> None:
+    pending = session.info.pop("audit_pending", None)
+    if not pending:
+        return
+    key = audit_key()
+    head = _lock_head(session)
+    seq, prev = head.last_seq, head.last_mac
+    for item in pending:
+        seq += 1
+        row = AuditEvent(seq=seq, prev_mac=prev, mac="", **dataclasses.asdict(item))
+        row.mac = _mac(key, row)
+        prev = row.mac
+        session.add(row)
+    head.last_seq, head.last_mac = seq, prev
+    session.flush()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_audit(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("audit_pending", None)
+
+
+@dataclasses.dataclass
+class ChainReport:
+    checked: int
+    first_bad_seq: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def audit_chain_verify(*, batch_size: int = 5000) -> ChainReport:
+    """Walk the chain in order; name the first row that was altered, removed or inserted."""
+    key = audit_key()
+    session = db.session
+    expected_seq, prev, checked, last_seen = 1, GENESIS_MAC, 0, 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.seq > last_seen).order_by(AuditEvent.seq).limit(batch_size)
+        ).scalars().all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return ChainReport(checked, expected_seq, f"row {expected_seq} is missing")
+            if row.prev_mac != prev:
+                return ChainReport(checked, row.seq, f"row {row.seq} does not follow row {row.seq - 1}")
+            if not hmac.compare_digest(row.mac, _mac(key, row)):
+                return ChainReport(checked, row.seq, f"row {row.seq} was altered")
+            prev, expected_seq, checked, last_seen = row.mac, row.seq + 1, checked + 1, row.seq
+        session.expunge_all()
+    head = session.get(AuditChainHead, 1)
+    if head is not None and head.last_seq != checked:
+        return ChainReport(checked, checked + 1, f"rows {checked + 1}..{head.last_seq} are missing")
+    return ChainReport(checked, None, None)

@@ -1,0 +1,75 @@
+"""Flask commands: migrate, seed-demo, create-admin, rotate-keys, audit-verify, worker."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+
+
+def register(app) -> None:
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Apply every pending Alembic migration."""
+        from app.core.migrate import upgrade_to_head
+
+        upgrade_to_head()
+        click.echo("database is at the newest schema")
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when accounts already exist.")
+    def seed_demo_command(if_empty: bool):
+        """Create the demo accounts and patients (development only)."""
+        if current_app.config["APP_ENV"] == "production":
+            raise click.ClickException("seed-demo never runs in production")
+        from app.demo import seed_demo
+
+        created = seed_demo(only_if_empty=if_empty)
+        click.echo("demo data created" if created else "demo data already present: nothing to do")
+
+    @app.cli.command("create-admin")
+    @click.option("--email", required=True)
+    @click.option("--name", "full_name", required=True)
+    def create_admin_command(email: str, full_name: str):
+        """Create an administrator; the password is asked for, never passed on the command line."""
+        from app.accounts.services import admin_create
+        from app.core.errors import DomainError
+        from app.extensions import db
+
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            admin_create(email=email, full_name=full_name, password=password)
+        except DomainError as error:
+            raise click.ClickException(error.message)
+        db.session.commit()
+        click.echo(f"administrator {email} created")
+
+    @app.cli.command("rotate-keys")
+    @click.option("--batch-size", default=500, show_default=True)
+    def rotate_keys_command(batch_size: int):
+        """Re-encrypt every encrypted column with the newest FERNET_KEYS key. Safe to re-run after a crash."""
+        from app.core.rotation import rotate_all
+
+        for table, column, count in rotate_all(batch_size=batch_size):
+            click.echo(f"{table}.{column}: {count} re-encrypted")
+        click.echo("every encrypted value now uses the newest key")
+
+    @app.cli.command("audit-verify")
+    def audit_verify_command():
+        """Check the audit trail's chain; name the first altered or missing row."""
+        from app.audit.services import audit_chain_verify
+
+        report = audit_chain_verify()
+        if report.ok:
+            click.echo(f"audit trail intact: {report.checked} rows verified")
+            return
+        click.echo(f"AUDIT TRAIL BROKEN at row {report.first_bad_seq}: {report.problem} "
+                   f"({report.checked} rows verified before it)", err=True)
+        sys.exit(1)
+
+    @app.cli.command("worker")
+    def worker_command():
+        """Run an RQ worker with its scheduler, plus the periodic sweeps (Procfile: worker)."""
+        from app.core.worker import run_worker
+
+        run_worker(current_app._get_current_object())

@@ -1,0 +1,43 @@
+"""Error pages in the layout, for people; never a stack trace, never a bare 500."""
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("Something was wrong with that request", "Please go back, check what you entered and try again."),
+    403: ("Not allowed", "Your account does not have access to this page. If you need it, ask your administrator."),
+    404: ("Page not found", "That page does not exist, or it was moved."),
+    405: ("Not allowed", "That action is not available here."),
+    410: ("Link expired", "This link is no longer valid."),
+    413: ("Too large", "What you sent is too large. Try a smaller file."),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again; we have been notified."),
+    503: ("Temporarily unavailable", "Please try again in a moment."),
+}
+
+
+def render_error(code: int, message: str | None = None):
+    title, default = MESSAGES.get(code, MESSAGES[500])
+    wants_fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    template = "errors/_error.html" if wants_fragment else "errors/error.html"
+    return render_template(template, code=code, title=title, message=message or default), code
+
+
+def register(app) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, "This form had expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        return render_error(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        from app.extensions import db
+
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

@@ -1,0 +1,19 @@
+"""Domain errors: services raise them, views turn them into messages beside the right field."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule of the clinic was broken. `field` names the form field the message belongs beside."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    pass
+
+
+class PermissionDenied(DomainError):
+    pass

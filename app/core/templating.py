@@ -1,0 +1,32 @@
+"""Template globals: asset URLs, the role's navigation, date formats."""
+from __future__ import annotations
+
+from flask_login import current_user
+
+from app.core.assets import asset_url
+
+NAVIGATION = {
+    "patient": [("patient.home", "Home"), ("patient.records.my_record", "My record")],
+    "doctor": [("doctor.home", "Today"), ("doctor.records.patients", "Patients")],
+    "lab": [("lab.home", "Lab queue")],
+    "pharmacist": [("pharmacy.home", "Dispensing")],
+    "reception": [("reception.home", "Front desk"), ("reception.records.patients", "Patients")],
+    "admin": [("admin.home", "Clinic"), ("admin.accounts.users", "People"), ("admin.accounts.audit", "Audit")],
+}
+
+
+def register(app) -> None:
+    from app.accounts.models import ROLE_LABELS, Role
+
+    @app.context_processor
+    def layout_context():
+        nav = NAVIGATION.get(current_user.role, []) if current_user.is_authenticated else []
+        role_label = ROLE_LABELS[Role(current_user.role)] if current_user.is_authenticated else None
+        return {"nav_items": nav, "role_label": role_label, "clinic_name": app.config["CLINIC_NAME"],
+                "idle_timeout": app.config["IDLE_TIMEOUT_SECONDS"], "idle_warning": app.config["IDLE_WARNING_SECONDS"]}
+
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.filters["date"] = lambda d: d.strftime("%d %b %Y") if d else ""
+    app.jinja_env.filters["datetime"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""

@@ -1,0 +1,121 @@
+"""Demo data for development: the demo accounts, doctors, and a dozen patients with real-looking charts.
+
+Each domain adds its own demo data here as it arrives, so a new user can click through everything.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Role, Site, SiteKind, User
+from app.accounts.passwords import password_hash
+from app.accounts.services import staff_account_create
+from app.core.db import utcnow
+from app.extensions import db
+from app.records.models import EntryKind
+from app.records.services import entry_add, patient_create
+
+DEMO_PASSWORD = "demo-password"
+
+DEMO_ACCOUNTS = [
+    ("doctor@demo.test", "Dr. Amina Odhiambo", Role.DOCTOR, "General practice", 150_000),
+    ("lab@demo.test", "Peter Mwangi", Role.LAB, None, None),
+    ("pharmacist@demo.test", "Grace Wanjiru", Role.PHARMACIST, None, None),
+    ("reception@demo.test", "Faith Achieng", Role.RECEPTION, None, None),
+    ("admin@demo.test", "Joseph Kamau", Role.ADMIN, None, None),
+]
+MORE_DOCTORS = [
+    ("dr.otieno@demo.test", "Dr. Brian Otieno", "Paediatrics", 200_000),
+    ("dr.njeri@demo.test", "Dr. Lucy Njeri", "Obstetrics & gynaecology", 250_000),
+    ("dr.hassan@demo.test", "Dr. Ali Hassan", "Internal medicine", 220_000),
+    ("dr.kiprop@demo.test", "Dr. Mercy Kiprop", "Dermatology", 200_000),
+]
+
+PATIENTS = [
+    # given, family, sex, birth year, phone, allergies, problems, medications
+    ("Wanjiku", "Mwangi", "female", 1988, "+254712000101", [("Penicillin", "hives", "severe")],
+     [("Essential hypertension", "2019")], [("Amlodipine", "5 mg", "once daily")]),
+    ("Otieno", "Ouma", "male", 1975, "+254712000102", [], [("Type 2 diabetes mellitus", "2015")],
+     [("Metformin", "500 mg", "twice daily")]),
+    ("Achieng", "Atieno", "female", 2019, "+254712000103", [("Peanuts", "swelling of lips", "severe")],
+     [("Asthma, mild intermittent", "2022")], [("Salbutamol inhaler", "100 mcg", "as needed")]),
+    ("Kiprono", "Kibet", "male", 1992, "+254712000104", [], [], []),
+    ("Fatuma", "Ali", "female", 1965, "+254712000105", [("Sulfonamides", "rash", "moderate")],
+     [("Osteoarthritis of the knee", "2018"), ("Hypertension", "2012")],
+     [("Losartan", "50 mg", "once daily"), ("Paracetamol", "1 g", "when needed")]),
+    ("Brian", "Mutua", "male", 2001, "+254712000106", [], [("Sickle cell trait", "birth")], []),
+    ("Mary", "Njoroge", "female", 1995, "+254712000107", [], [("Pregnancy, 24 weeks", "2026")],
+     [("Ferrous sulfate", "200 mg", "once daily"), ("Folic acid", "5 mg", "once daily")]),
+    ("Hassan", "Omar", "male", 1958, "+254712000108", [("Aspirin", "wheeze", "moderate")],
+     [("Chronic kidney disease stage 3", "2020")], [("Furosemide", "40 mg", "once daily")]),
+    ("Grace", "Chebet", "female", 1983, "+254712000109", [], [("HIV, on treatment", "2010")],
+     [("Tenofovir/lamivudine/dolutegravir", "1 tablet", "once daily")]),
+    ("Daniel", "Kamau", "male", 2014, "+254712000110", [("Amoxicillin", "rash", "mild")], [], []),
+    ("Esther", "Wambui", "female", 1970, "+254712000111", [], [("Hypothyroidism", "2016")],
+     [("Levothyroxine", "100 mcg", "once daily")]),
+    ("Samuel", "Korir", "male", 1999, "+254712000112", [], [("Malaria, treated", "2026")], []),
+]
+
+NOTES = [
+    "Reviewed at clinic. Tolerating medication well; advised on salt intake and daily walks.",
+    "Presents with 3 days of cough and low-grade fever. Chest clear. Advised fluids and review if worse.",
+    "Follow-up visit: symptoms improved. Continue current plan; review in 3 months.",
+]
+
+
+def _account(email, full_name, role, speciality=None, fee_cents=None, site_id=None):
+    return staff_account_create(email=email, full_name=full_name, role=role, password=DEMO_PASSWORD,
+                                speciality=speciality, fee_cents=fee_cents, site_id=site_id)
+
+
+def seed_demo(*, only_if_empty: bool = False) -> bool:
+    if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
+        return False
+    rng = random.Random(7)
+    clinic = Site(name="MyAfya Clinic, Ngong Road", kind=SiteKind.CLINIC.value, phone="+254700000001")
+    pharmacy = Site(name="MyAfya Pharmacy", kind=SiteKind.PHARMACY.value, phone="+254700000002")
+    lab = Site(name="MyAfya Laboratory", kind=SiteKind.LAB.value, phone="+254700000003")
+    db.session.add_all([clinic, pharmacy, lab])
+    db.session.flush()
+    site_for = {Role.PHARMACIST: pharmacy.id, Role.LAB: lab.id}
+    staff = {}
+    for email, name, role, speciality, fee in DEMO_ACCOUNTS:
+        staff[email] = _account(email, name, role, speciality, fee, site_for.get(role, clinic.id))
+    for email, name, speciality, fee in MORE_DOCTORS:
+        staff[email] = _account(email, name, Role.DOCTOR, speciality, fee, clinic.id)
+    doctor = staff["doctor@demo.test"]
+
+    patient_user = User(email="patient@demo.test", full_name="Wanjiku Mwangi", phone="+254712000101",
+                        role=Role.PATIENT.value, password_hash=password_hash(DEMO_PASSWORD))
+    db.session.add(patient_user)
+    db.session.flush()
+
+    now = utcnow()
+    for index, (given, family, sex, year, phone, allergies, problems, medications) in enumerate(PATIENTS):
+        patient = patient_create(
+            given_name=given, family_name=family, sex=sex, phone=phone,
+            date_of_birth=dt.date(year, rng.randint(1, 12), rng.randint(1, 28)),
+            national_id=f"{24000000 + index * 7919}", user_id=patient_user.id if index == 0 else None,
+        )
+        for substance, reaction, severity in allergies:
+            entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
+                      content={"substance": substance, "reaction": reaction, "severity": severity})
+        for condition, onset in problems:
+            entry_add(patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
+                      content={"condition": condition, "onset": onset})
+        for drug, dose, frequency in medications:
+            entry_add(patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
+                      content={"drug": drug, "dose": dose, "frequency": frequency})
+        for visit in range(3):
+            when = now - dt.timedelta(days=30 * (3 - visit) + rng.randint(0, 9))
+            entry_add(patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id, recorded_at=when,
+                      content={"systolic": rng.randint(105, 150), "diastolic": rng.randint(65, 95),
+                               "pulse": rng.randint(60, 96), "temperature_c": round(rng.uniform(36.2, 37.8), 1),
+                               "spo2": rng.randint(94, 99),
+                               "weight_kg": round(rng.uniform(14, 30) if year > 2010 else rng.uniform(50, 90), 1)})
+            entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id, recorded_at=when,
+                      content={"text": NOTES[visit]})
+    db.session.commit()
+    return True

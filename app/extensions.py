@@ -1,0 +1,15 @@
+"""Unbound extension objects: any module may import them without importing the app."""
+from __future__ import annotations
+
+from flask_login import LoginManager
+from flask_sock import Sock
+from flask_wtf import CSRFProtect
+
+from app.core.db import Database
+from app.core.jobs import JobQueue
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+sock = Sock()
+db = Database()
+jobs = JobQueue()

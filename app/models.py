@@ -1,0 +1,6 @@
+"""Every domain's models, imported once so Alembic and the CLI see the whole schema."""
+from app.accounts.models import AccountToken, LoginThrottle, Site, StaffProfile, User  # noqa: F401
+from app.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from app.core.db import Base  # noqa: F401
+from app.notifications.models import Notification  # noqa: F401
+from app.records.models import ClinicalEntry, Patient  # noqa: F401

@@ -1,0 +1,112 @@
+"""Delivery backends: SMTP for email, Twilio for SMS, and a console stand-in for development.
+
+A backend raises `PermanentFailure` when retrying cannot help (a refused address) and anything
+else for a transient fault, which the delivery job retries with backoff.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import unquote, urlparse
+
+log = logging.getLogger(__name__)
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+class ConsoleBackend:
+    """Prints to the application log instead of sending: for `make run` with nothing configured."""
+
+    name = "console"
+
+    def send(self, *, to: str, subject: str | None, body: str) -> str:
+        log.info("[console %s] to=%s subject=%s\n%s", self.channel, to, subject or "", body)
+        return "console"
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+
+class SmtpBackend:
+    """SMTP_URL: smtp://user:password@host:587 (STARTTLS), smtps://...:465 (TLS) or smtp://host:25."""
+
+    name = "smtp"
+
+    def __init__(self, url: str, sender: str, smtp_factory=None) -> None:
+        self.url = urlparse(url)
+        self.sender = sender
+        self._factory = smtp_factory
+
+    def _connect(self):
+        host, port = self.url.hostname, self.url.port
+        if self._factory is not None:
+            return self._factory(host, port)
+        if self.url.scheme == "smtps":
+            return smtplib.SMTP_SSL(host, port or 465, timeout=20, context=ssl.create_default_context())
+        client = smtplib.SMTP(host, port or 587, timeout=20)
+        if (port or 587) != 25:
+            client.starttls(context=ssl.create_default_context())
+        return client
+
+    def send(self, *, to: str, subject: str | None, body: str) -> str:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject or "MyAfya"
+        message.set_content(body)
+        try:
+            with self._connect() as client:
+                if self.url.username:
+                    client.login(unquote(self.url.username), unquote(self.url.password or ""))
+                client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentFailure("recipient refused") from exc
+        return message.get("Message-ID") or "smtp"
+
+
+class TwilioSmsBackend:
+    """Twilio's official SDK; `http_client` is injectable so tests replay recorded responses."""
+
+    name = "twilio"
+
+    def __init__(self, account_sid: str, auth_token: str, from_number: str, http_client=None) -> None:
+        from twilio.rest import Client
+
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.from_number = from_number
+
+    def send(self, *, to: str, subject: str | None, body: str) -> str:
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            message = self.client.messages.create(to=to, from_=self.from_number, body=body)
+        except TwilioRestException as exc:
+            if 400 <= exc.status < 500 and exc.status != 429:
+                raise PermanentFailure(f"twilio refused: {exc.code}") from exc
+            raise
+        return message.sid
+
+
+_overrides: dict[str, object] = {}
+
+
+def override_backend(channel: str, backend) -> None:
+    """Tests and tools swap a backend for a channel (None restores the configured one)."""
+    if backend is None:
+        _overrides.pop(channel, None)
+    else:
+        _overrides[channel] = backend
+
+
+def backend_for(channel: str, config) -> object:
+    if channel in _overrides:
+        return _overrides[channel]
+    if channel == "email" and config.get("SMTP_URL"):
+        return SmtpBackend(config["SMTP_URL"], config["MAIL_FROM"])
+    if channel == "sms" and config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
+        return TwilioSmsBackend(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_FROM_NUMBER"])
+    return ConsoleBackend(channel)

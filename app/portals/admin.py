@@ -1,0 +1,22 @@
+"""The administrator's portal: /admin/."""
+from __future__ import annotations
+
+from flask import render_template
+
+from app.accounts.models import Role
+from app.portals import make_portal
+
+
+def build():
+    portal = make_portal("admin", Role.ADMIN)
+
+    @portal.route("/")
+    def home():
+        from app.accounts.queries import staff_counts
+
+        return render_template("portals/admin/home.html", counts=staff_counts())
+
+    from app.accounts.views.admin import bp as accounts_bp
+
+    portal.register_blueprint(accounts_bp)
+    return portal

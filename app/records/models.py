@@ -1,0 +1,84 @@
+"""Patients (plain, indexed identifiers) and their clinical entries (encrypted)."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, UTCDateTime, utcnow
+from app.core.types import BlindIndex, EncryptedJSON, EncryptedText
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    given_name: Mapped[str] = mapped_column(String(60))
+    family_name: Mapped[str] = mapped_column(String(60))
+    # lower-cased "given family" for prefix search at the desk
+    name_search: Mapped[str] = mapped_column(String(121), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    sex: Mapped[str | None] = mapped_column(String(12))
+    # National ID: sensitive, so encrypted, and found by exact match through its blind index.
+    national_id: Mapped[str | None] = mapped_column(EncryptedText)
+    national_id_index: Mapped[str | None] = mapped_column(BlindIndex, index=True)
+    history: Mapped[str | None] = mapped_column(EncryptedText)  # free-text past history
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entries: Mapped[list["ClinicalEntry"]] = relationship(back_populates="patient", order_by="ClinicalEntry.recorded_at.desc()")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def age(self) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        today = dt.date.today()
+        dob = self.date_of_birth
+        return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+class EntryKind(str, enum.Enum):
+    ALLERGY = "allergy"
+    PROBLEM = "problem"
+    MEDICATION = "medication"
+    VITALS = "vitals"
+    NOTE = "note"
+
+    @property
+    def label(self) -> str:
+        return {"allergy": "Allergies", "problem": "Problems", "medication": "Medications",
+                "vitals": "Vitals", "note": "Notes"}[self.value]
+
+
+class EntryStatus(str, enum.Enum):
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+    ENTERED_IN_ERROR = "entered_in_error"
+
+
+class ClinicalEntry(Base):
+    """One item of a chart. What it says lives only in `content`, encrypted; the plain columns say
+    what kind of item it is and when, which the chart needs to sort and filter without decrypting."""
+
+    __tablename__ = "clinical_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default=EntryStatus.ACTIVE.value)
+    content: Mapped[dict] = mapped_column(EncryptedJSON)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[Patient] = relationship(back_populates="entries")
+    recorded_by = relationship("User")
+
+    __table_args__ = (Index("ix_clinical_entries_patient_kind", "patient_id", "kind", "recorded_at"),)

@@ -1,0 +1,155 @@
+"""Patients and their charts. Every read or write of clinical content is audited here, once,
+so no view can show a chart without leaving a trace."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from sqlalchemy import select
+
+from app.accounts.services import patient_account_register
+from app.audit.services import CARE, audit_access
+from app.core.errors import DomainError, NotFound
+from app.extensions import db
+from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
+
+VITAL_RANGES = {  # plausible human ranges: outside them is a typo, not a reading
+    "systolic": (50, 260), "diastolic": (30, 160), "pulse": (20, 250), "temperature_c": (30.0, 44.0),
+    "respiratory_rate": (4, 60), "spo2": (50, 100), "weight_kg": (0.3, 400.0), "height_cm": (20, 250),
+}
+
+
+def mrn_for(patient_id: int) -> str:
+    """A medical record number with a check digit, so a mistyped MRN at the desk is caught."""
+    digits = f"{patient_id:07d}"
+    check = sum((i + 2) * int(d) for i, d in enumerate(reversed(digits))) % 11 % 10
+    return f"MA{digits}{check}"
+
+
+def normalise_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = re.sub(r"[^0-9+]", "", phone)
+    return digits or None
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    parts = full_name.strip().split()
+    if len(parts) < 2:
+        return parts[0] if parts else "", ""
+    return " ".join(parts[:-1]), parts[-1]
+
+
+def patient_create(*, given_name: str, family_name: str, phone: str | None = None,
+                   date_of_birth: dt.date | None = None, sex: str | None = None, national_id: str | None = None,
+                   user_id: int | None = None) -> Patient:
+    given_name, family_name = given_name.strip(), family_name.strip()
+    if not given_name:
+        raise DomainError("Enter the patient's given name.", field="given_name")
+    if date_of_birth and date_of_birth > dt.date.today():
+        raise DomainError("The date of birth is in the future.", field="date_of_birth")
+    if national_id:
+        existing = db.session.execute(
+            select(Patient.id).where(Patient.national_id_index == national_id)).scalar_one_or_none()
+        if existing is not None:
+            raise DomainError("A patient with this national ID is already registered.", field="national_id")
+    patient = Patient(
+        mrn=f"tmp-{uuid.uuid4().hex[:14]}", given_name=given_name, family_name=family_name,
+        name_search=f"{given_name} {family_name}".casefold(), phone=normalise_phone(phone),
+        date_of_birth=date_of_birth, sex=sex, user_id=user_id,
+        national_id=national_id or None, national_id_index=national_id or None,
+    )
+    db.session.add(patient)
+    db.session.flush()
+    patient.mrn = mrn_for(patient.id)
+    db.session.flush()
+    return patient
+
+
+def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None) -> Patient:
+    user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone)
+    given, family = split_name(full_name)
+    return patient_create(given_name=given, family_name=family, phone=phone, user_id=user.id)
+
+
+def patient_get(patient_id: int) -> Patient:
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("No such patient.")
+    return patient
+
+
+def patient_for_user(user_id: int) -> Patient | None:
+    return db.session.execute(select(Patient).where(Patient.user_id == user_id)).scalar_one_or_none()
+
+
+def patient_find_by_national_id(national_id: str) -> Patient | None:
+    """Exact match on an encrypted value, through its blind index."""
+    return db.session.execute(select(Patient).where(Patient.national_id_index == national_id)).scalar_one_or_none()
+
+
+def chart_read(*, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[ClinicalEntry]]:
+    """A patient's chart grouped by kind, newest first. Audited as a read."""
+    patient_get(patient_id)
+    entries = db.session.execute(
+        select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,
+                                    ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
+        .order_by(ClinicalEntry.recorded_at.desc())
+    ).scalars().all()
+    audit_access(patient_id=patient_id, action="chart.read", reason=reason)
+    chart: dict[EntryKind, list[ClinicalEntry]] = {kind: [] for kind in EntryKind}
+    for entry in entries:
+        chart[EntryKind(entry.kind)].append(entry)
+    return chart
+
+
+def _validate(kind: EntryKind, content: dict) -> dict:
+    if kind == EntryKind.VITALS:
+        clean = {}
+        for name, value in content.items():
+            if value in (None, ""):
+                continue
+            low, high = VITAL_RANGES[name]
+            if not low <= float(value) <= high:
+                raise DomainError(f"Expected between {low} and {high}.", field=name)
+            clean[name] = value
+        if not clean:
+            raise DomainError("Record at least one measurement.")
+        return clean
+    text_field = {"allergy": "substance", "problem": "condition", "medication": "drug", "note": "text"}[kind.value]
+    if not str(content.get(text_field) or "").strip():
+        raise DomainError("This cannot be empty.", field=text_field)
+    return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
+
+
+def entry_add(*, patient_id: int, kind: EntryKind, content: dict, recorded_by_id: int | None,
+              reason: str = CARE, recorded_at: dt.datetime | None = None) -> ClinicalEntry:
+    patient_get(patient_id)
+    entry = ClinicalEntry(patient_id=patient_id, kind=kind.value, content=_validate(kind, content),
+                          recorded_by_id=recorded_by_id)
+    if recorded_at is not None:
+        entry.recorded_at = recorded_at
+    db.session.add(entry)
+    db.session.flush()
+    audit_access(patient_id=patient_id, action=f"{kind.value}.create", target=f"clinical_entry:{entry.id}", reason=reason)
+    return entry
+
+
+def entry_set_status(*, patient_id: int, entry_id: int, status: EntryStatus, reason: str = CARE) -> ClinicalEntry:
+    entry = db.session.execute(
+        select(ClinicalEntry).where(ClinicalEntry.id == entry_id, ClinicalEntry.patient_id == patient_id)
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("No such entry in this chart.")
+    entry.status = status.value
+    audit_access(patient_id=patient_id, action=f"{entry.kind}.{status.value}", target=f"clinical_entry:{entry.id}",
+                 reason=reason)
+    return entry
+
+
+def history_update(*, patient_id: int, history: str, reason: str = CARE) -> Patient:
+    patient = patient_get(patient_id)
+    patient.history = history.strip() or None
+    audit_access(patient_id=patient_id, action="history.update", target=f"patient:{patient_id}", reason=reason)
+    return patient

@@ -1,0 +1,90 @@
+"""Configuration from the environment.
+
+Development works with no environment at all (SQLite under instance/, in-process jobs, throwaway
+keys derived per checkout); production refuses to start on any default secret.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# Development-only defaults. Production refuses them (see Config.check_production_secrets).
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_FERNET_KEY = "ZGV2LWZlcm5ldC1rZXktbm90LWZvci1wcm9kdWN0aW8="
+DEV_BLIND_INDEX_KEY = "dev-blind-index-key-not-for-production"
+DEV_AUDIT_KEY = "dev-audit-key-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    value = _env(name)
+    return int(value) if value is not None else default
+
+
+def from_environment() -> dict:
+    """Settings read from the process environment."""
+    app_env = _env("APP_ENV", "development")
+    production = app_env == "production"
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": _env("SECRET_KEY", DEV_SECRET_KEY),
+        "DATABASE_URL": _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'myafya.sqlite3'}"),
+        "REDIS_URL": _env("REDIS_URL"),
+        "FERNET_KEYS": [k.strip() for k in _env("FERNET_KEYS", DEV_FERNET_KEY).split(",") if k.strip()],
+        "BLIND_INDEX_KEY": _env("BLIND_INDEX_KEY", DEV_BLIND_INDEX_KEY),
+        "AUDIT_KEY": _env("AUDIT_KEY", DEV_AUDIT_KEY),
+        "SMTP_URL": _env("SMTP_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "MyAfya <no-reply@myafya.invalid>"),
+        "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM_NUMBER": _env("TWILIO_FROM_NUMBER"),
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "CLINIC_NAME": _env("CLINIC_NAME", "MyAfya Clinic"),
+        "IDLE_TIMEOUT_SECONDS": _int("IDLE_TIMEOUT_SECONDS", 15 * 60),
+        "IDLE_WARNING_SECONDS": _int("IDLE_WARNING_SECONDS", 60),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "myafya_session",
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which idles out
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 20),
+        "LOGIN_LOCKOUT_SECONDS": _int("LOGIN_LOCKOUT_SECONDS", 15 * 60),
+        "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 60 * 60),
+        "INVITE_TTL_SECONDS": _int("INVITE_TTL_SECONDS", 7 * 24 * 60 * 60),
+        "OUTBOX_SWEEP_SECONDS": _int("OUTBOX_SWEEP_SECONDS", 30),
+        "JOBS_IN_PROCESS": _env("REDIS_URL") is None,
+    }
+
+
+def check_production_secrets(settings: dict) -> None:
+    """Refuse to run production on a development default or a missing secret."""
+    if settings.get("APP_ENV") != "production":
+        return
+    problems = []
+    if settings["SECRET_KEY"] == DEV_SECRET_KEY or len(settings["SECRET_KEY"]) < 32:
+        problems.append("SECRET_KEY")
+    if DEV_FERNET_KEY in settings["FERNET_KEYS"]:
+        problems.append("FERNET_KEYS")
+    if settings["BLIND_INDEX_KEY"] == DEV_BLIND_INDEX_KEY:
+        problems.append("BLIND_INDEX_KEY")
+    if settings["AUDIT_KEY"] == DEV_AUDIT_KEY:
+        problems.append("AUDIT_KEY")
+    if settings["DATABASE_URL"].startswith("sqlite"):
+        problems.append("DATABASE_URL (production needs PostgreSQL)")
+    if problems:
+        raise ConfigError("refusing to start in production with default or missing: " + ", ".join(problems))

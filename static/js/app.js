@@ -1,0 +1,55 @@
+// MyAfya: idle sign-out warning for shared computers. No inline scripts (the CSP forbids them).
+(function () {
+  "use strict";
+  var body = document.body, timer = null, tick = null;
+  function csrf() {
+    try { return JSON.parse(body.getAttribute("hx-headers"))["X-CSRFToken"]; } catch (e) { return ""; }
+  }
+  function schedule(secondsLeft) {
+    var warnAt = parseInt(body.dataset.idleWarning, 10) || 60;
+    clearTimeout(timer);
+    timer = setTimeout(check, Math.max(1, secondsLeft - warnAt) * 1000);
+  }
+  function check() {
+    fetch(body.dataset.sessionStatus, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.redirected || !r.ok ? { seconds_left: 0 } : r.json(); })
+      .then(function (s) {
+        var warnAt = parseInt(body.dataset.idleWarning, 10) || 60;
+        if (s.seconds_left <= 0) { window.location.href = "/login?reason=idle"; }
+        else if (s.seconds_left > warnAt) { schedule(s.seconds_left); }   // another tab was active
+        else { warn(s.seconds_left); }
+      })
+      .catch(function () { timer = setTimeout(check, 10000); });      // flaky network: ask again soon
+  }
+  function warn(secondsLeft) {
+    var dialog = document.getElementById("idle-warning"), out = document.getElementById("idle-countdown");
+    var deadline = Date.now() + secondsLeft * 1000;
+    if (dialog && !dialog.open && dialog.showModal) { dialog.showModal(); }
+    clearInterval(tick);
+    tick = setInterval(function () {
+      var left = Math.round((deadline - Date.now()) / 1000);
+      if (out) { out.textContent = left + " seconds"; }
+      if (left <= 0) { clearInterval(tick); check(); }
+    }, 1000);
+  }
+  function stay() {
+    fetch(body.dataset.keepalive, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
+      .then(function (r) { return r.ok ? r.json() : { seconds_left: 0 }; })
+      .then(function (s) {
+        clearInterval(tick);
+        var dialog = document.getElementById("idle-warning");
+        if (dialog && dialog.open) { dialog.close(); }
+        if (s.seconds_left > 0) { schedule(s.seconds_left); } else { window.location.href = "/login?reason=idle"; }
+      });
+  }
+  function start() {
+    body = document.body;
+    if (!body.dataset.idleTimeout) { return; }
+    var stayButton = document.getElementById("idle-stay");
+    if (stayButton && !stayButton.dataset.bound) { stayButton.dataset.bound = "1"; stayButton.addEventListener("click", stay); }
+    schedule(parseInt(body.dataset.idleTimeout, 10));
+  }
+  document.addEventListener("DOMContentLoaded", start);
+  // Any request the server sees counts as activity: restart the countdown after each htmx swap.
+  document.addEventListener("htmx:afterSettle", start);
+})();

@@ -1,0 +1,176 @@
+"""Fixtures: the app on a real PostgreSQL database and a real Redis, both set up by `make test`."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from app.accounts.models import Role, StaffProfile, User
+from app.accounts.passwords import password_hash
+
+PASSWORD = "correct horse battery"
+_HASH = None
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the suite with `make test` (it prepares PostgreSQL and Redis)", 2)
+    return value
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    url = _required("TEST_DATABASE_URL")
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    return _required("TEST_REDIS_URL")
+
+
+def test_settings(database_url, redis_url, **extra) -> dict:
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "RQ_QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
+        "PUBLIC_BASE_URL": "http://localhost",
+        "SERVER_NAME": None,
+    }
+    settings.update(extra)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url):
+    from app import create_app
+
+    return create_app(test_settings(database_url, redis_url))
+
+
+@pytest.fixture(autouse=True)
+def clean_state(request, app):
+    """Every test starts with empty tables, an empty outbox queue and no backend overrides."""
+    from app.core.db import Base
+    from app.extensions import db, jobs
+    from app.notifications.backends import _overrides
+
+    import app.models  # noqa: F401
+
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO audit_chain_head (id, last_seq, last_mac) VALUES (1, 0, :mac)"), {"mac": "0" * 64})
+    if jobs.redis is not None:
+        jobs.rq_queue.empty()
+    _overrides.clear()
+    yield
+    _overrides.clear()
+
+
+@pytest.fixture
+def app_ctx(app):
+    from app.extensions import db
+
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+def _password_hash() -> str:
+    global _HASH
+    if _HASH is None:
+        _HASH = password_hash(PASSWORD)
+    return _HASH
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account with role `role` (password: PASSWORD), committed."""
+    from app.extensions import db
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.DOCTOR, *, email: str | None = None, full_name: str | None = None, **fields) -> User:
+        n = next(counter)
+        with app.app_context():
+            user = User(email=email or f"{role.value}{n}@clinic.test", full_name=full_name or f"{role.label} {n}",
+                        role=role.value, password_hash=_password_hash(), **fields)
+            db.session.add(user)
+            db.session.flush()
+            if role != Role.PATIENT:
+                db.session.add(StaffProfile(user_id=user.id, speciality="General practice" if role == Role.DOCTOR else None))
+            db.session.commit()
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+@pytest.fixture
+def make_patient(app):
+    from app.extensions import db
+    from app.records.services import patient_create
+
+    def make(given_name="Amani", family_name="Otieno", **fields):
+        with app.app_context():
+            patient = patient_create(given_name=given_name, family_name=family_name, **fields)
+            db.session.commit()
+            db.session.expunge(patient)
+            return patient
+
+    return make
+
+
+class Browser:
+    """A test client that signs in the way a person does and keeps the page's CSRF token."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def csrf(self, path: str = "/") -> str:
+        import re
+
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
+            re.search(r'"X-CSRFToken": "([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, email: str, password: str = PASSWORD, **extra):
+        token = self.csrf("/login")
+        return self.client.post("/login", data={"email": email, "password": password, "csrf_token": token, **extra})
+
+    def post(self, path: str, data: dict | None = None, *, page: str | None = None, **kwargs):
+        token = self.csrf(page or "/")
+        return self.client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, **kwargs)
+
+
+@pytest.fixture
+def browser(app):
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def signed_in(app, make_user):
+    """signed_in(Role.DOCTOR) -> (Browser, user): a fresh client signed in with a new account of that role."""
+
+    def sign_in(role: Role, **fields):
+        user = make_user(role, **fields)
+        b = Browser(app.test_client())
+        response = b.login(user.email)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return b, user
+
+    return sign_in

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight
+.PHONY: run test services chromium install clean bench-weight bench
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ test: install services chromium
 
 bench-weight: install
 	$(BIN)/python tests/perf/page_weight.py
+
+bench: install services
+	$(BIN)/python tests/perf/load.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -67,7 +67,18 @@ def from_environment() -> dict:
         "PASSWORD_RESET_TTL_SECONDS": _int("PASSWORD_RESET_TTL_SECONDS", 60 * 60),
         "INVITE_TTL_SECONDS": _int("INVITE_TTL_SECONDS", 7 * 24 * 60 * 60),
         "OUTBOX_SWEEP_SECONDS": _int("OUTBOX_SWEEP_SECONDS", 30),
-        "JOBS_IN_PROCESS": _env("REDIS_URL") is None,
+        # Proxies in front of the app (the platform's router: 1). Their X-Forwarded-For then names the
+        # client, so login throttling counts people, not the router.
+        "PROXY_HOPS": _int("PROXY_HOPS", 0),
+        "CLINIC_TIMEZONE": _env("CLINIC_TIMEZONE", "Africa/Nairobi"),
+        "CANCEL_CUTOFF_MINUTES": _int("CANCEL_CUTOFF_MINUTES", 120),
+        "NO_SHOW_GRACE_MINUTES": _int("NO_SHOW_GRACE_MINUTES", 15),
+        "REMINDER_LEAD_MINUTES": _int("REMINDER_LEAD_MINUTES", 120),
+        "REMINDER_SWEEP_SECONDS": _int("REMINDER_SWEEP_SECONDS", 60),
+        # Key prefixes in Redis, so several deployments (or test runs) can share one server.
+        "RQ_QUEUE_NAME": _env("RQ_QUEUE_NAME", "myafya"),
+        "CACHE_PREFIX": _env("CACHE_PREFIX", "myafya:"),
+        "REALTIME_PREFIX": _env("REALTIME_PREFIX", "myafya:rt:"),
     }
 
 

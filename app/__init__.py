@@ -19,6 +19,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.update(overrides)
     check_production_secrets(app.config)
     Path(app.instance_path).mkdir(exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
 
     register_logging(app)
@@ -37,15 +42,26 @@ def register_logging(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def register_extensions(app: Flask) -> None:
+def bind_services(app: Flask) -> None:
+    """Point the process-wide services (keys, database, queue, cache, hub) at this app's settings.
+    The worker and tests call it again when one process serves more than one app."""
     from app.core.crypto import keyring
-    from app.extensions import csrf, db, jobs, login_manager, sock
+    from app.extensions import cache, db, hub, jobs
 
     keyring.configure(app.config["FERNET_KEYS"], app.config["BLIND_INDEX_KEY"])
-    db.init_app(app)
+    db.bind(app.config["DATABASE_URL"])
+    jobs.init_app(app)
+    cache.init_app(app)
+    hub.init_app(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from app.extensions import csrf, db, login_manager, sock
+
+    bind_services(app)
+    app.teardown_appcontext(db._remove)
     csrf.init_app(app)
     sock.init_app(app)
-    jobs.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -59,9 +75,11 @@ def register_extensions(app: Flask) -> None:
 def register_request_cycle(app: Flask) -> None:
     from app.accounts.sessions import enforce_idle_timeout
     from app.core.policies import enforce
-    from app.core.security import add_security_headers
+    from app.core.security import add_security_headers, install_converters, reject_nul_bytes
     from app.core.transactions import commit_or_fail
 
+    install_converters(app)
+    app.before_request(reject_nul_bytes)
     app.before_request(enforce_idle_timeout)
     app.before_request(enforce)
     app.after_request(commit_or_fail)
@@ -72,9 +90,13 @@ def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
     from app.core.health import bp as health_bp
     from app.portals import all_portals
+    from app.realtime.views import bp as realtime_bp
+    from app.scheduling.views.visit import bp as visit_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(realtime_bp)
+    app.register_blueprint(visit_bp)
     for portal in all_portals():
         app.register_blueprint(portal)
 
@@ -94,8 +116,10 @@ def register_templates(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from app.extensions import jobs
     from app.notifications.tasks import notifications_sweep
+    from app.scheduling.tasks import reminders_sweep
 
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], notifications_sweep)
+    jobs.every(app.config["REMINDER_SWEEP_SECONDS"], reminders_sweep)
     if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return
     started = []

@@ -93,12 +93,14 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     db.session.flush()
 
     now = utcnow()
+    patients = []
     for index, (given, family, sex, year, phone, allergies, problems, medications) in enumerate(PATIENTS):
         patient = patient_create(
             given_name=given, family_name=family, sex=sex, phone=phone,
             date_of_birth=dt.date(year, rng.randint(1, 12), rng.randint(1, 28)),
             national_id=f"{24000000 + index * 7919}", user_id=patient_user.id if index == 0 else None,
         )
+        patients.append(patient)
         for substance, reaction, severity in allergies:
             entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
                       content={"substance": substance, "reaction": reaction, "severity": severity})
@@ -117,5 +119,9 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
                                "weight_kg": round(rng.uniform(14, 30) if year > 2010 else rng.uniform(50, 90), 1)})
             entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id, recorded_at=when,
                       content={"text": NOTES[visit]})
+    from app.scheduling.demo import seed_scheduling
+
+    doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
+    seed_scheduling(doctors=doctors, patients=patients)
     db.session.commit()
     return True

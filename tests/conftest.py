@@ -58,15 +58,26 @@ def app(database_url, redis_url):
 
 @pytest.fixture(autouse=True)
 def clean_state(request, app):
-    """Every test starts with empty tables, an empty outbox queue and no backend overrides."""
+    """Every test starts with empty tables, an empty outbox queue and no backend overrides, with the
+    process-wide services bound to the session app (a test may have made another app)."""
+    from app import bind_services
     from app.core.db import Base
     from app.extensions import db, jobs
     from app.notifications.backends import _overrides
 
-    import app.models  # noqa: F401
+    import app.models as _all_models  # noqa: F401
 
+    from app.core.clock import clock
+
+    clock.unfreeze()
+    # Ids restart with every test and test runs share one Redis: each test gets its own key space.
+    suffix = uuid.uuid4().hex[:8]
+    app.config.update(CACHE_PREFIX=f"test-cache-{suffix}:", REALTIME_PREFIX=f"test-rt-{suffix}:")
+    bind_services(app)
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
+        # The audit trail refuses TRUNCATE (a trigger); tests wipe it with triggers off.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_chain_head (id, last_seq, last_mac) VALUES (1, 0, :mac)"), {"mac": "0" * 64})
     if jobs.redis is not None:
@@ -74,6 +85,7 @@ def clean_state(request, app):
     _overrides.clear()
     yield
     _overrides.clear()
+    clock.unfreeze()
 
 
 @pytest.fixture
@@ -103,7 +115,7 @@ def make_user(app):
         n = next(counter)
         with app.app_context():
             user = User(email=email or f"{role.value}{n}@clinic.test", full_name=full_name or f"{role.label} {n}",
-                        role=role.value, password_hash=_password_hash(), **fields)
+                        role=role.value, **{"password_hash": _password_hash(), **fields})
             db.session.add(user)
             db.session.flush()
             if role != Role.PATIENT:

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
+
+from app.core.forms import choices
 
 from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role
 
 # A plain shape check: clinic staff use local and test domains that strict validators refuse.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", message="Enter an email address, like name@example.com.")
 PHONE = Regexp(r"^\+?[0-9 ()-]{7,20}$", message="Enter a phone number, like +254 712 345 678.")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(FlaskForm):
@@ -33,15 +39,17 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class RegisterForm(NewPasswordForm):
-    full_name = StringField("Full name", validators=[InputRequired("Enter your name."), Length(min=2, max=120)])
+    full_name = StringField("Full name", filters=[_strip],
+                            validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
     email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254), EMAIL])
     phone = StringField("Mobile phone", validators=[Optional(), PHONE])
 
 
 class InviteStaffForm(FlaskForm):
-    full_name = StringField("Full name", validators=[InputRequired("Enter their name."), Length(min=2, max=120)])
+    full_name = StringField("Full name", filters=[_strip],
+                            validators=[DataRequired("Enter their name."), Length(min=2, max=120)])
     email = EmailField("Email", validators=[InputRequired("Enter their email."), Length(max=254), EMAIL])
-    role = SelectField("Role", choices=[(r.value, ROLE_LABELS[r]) for r in STAFF_ROLES],
+    role = SelectField("Role", choices=choices([(r.value, ROLE_LABELS[r]) for r in STAFF_ROLES]),
                        validators=[InputRequired("Choose a role.")])
     speciality = StringField("Speciality (doctors)", validators=[Optional(), Length(max=80)])
     fee = IntegerField("Consultation fee, KES (doctors)",
@@ -49,5 +57,5 @@ class InviteStaffForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[(r.value, ROLE_LABELS[r]) for r in Role],
+    role = SelectField("Role", choices=choices([(r.value, ROLE_LABELS[r]) for r in Role]),
                        validators=[InputRequired("Choose a role.")])

@@ -17,8 +17,9 @@ def staff_counts() -> dict[str, int]:
 def accounts_list(*, term: str = "", role: str | None = None, limit: int = 50, offset: int = 0) -> list[User]:
     query = select(User).order_by(User.full_name).limit(limit).offset(offset)
     if term:
-        like = f"%{term.strip().lower()}%"
-        query = query.where(or_(func.lower(User.full_name).like(like), func.lower(User.email).like(like)))
+        needle = term.strip().lower()
+        query = query.where(or_(func.lower(User.full_name).contains(needle, autoescape=True),
+                                func.lower(User.email).contains(needle, autoescape=True)))
     if role:
         query = query.where(User.role == role)
     return list(db.session.execute(query).scalars())

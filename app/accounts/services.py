@@ -5,13 +5,15 @@ import datetime as dt
 import hashlib
 import secrets
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import (STAFF_ROLES, AccountToken, LoginThrottle, Role, StaffProfile, TokenPurpose, User,
                                  new_session_token)
 from app.accounts.passwords import password_hash, password_needs_rehash, password_problem, password_verify
 from app.core.db import utcnow
+from app.core.links import external_url
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Channel
@@ -52,11 +54,15 @@ def _lock_minutes(until: dt.datetime) -> int:
 
 
 def _ip_throttle(ip: str) -> LoginThrottle:
-    row = db.session.execute(select(LoginThrottle).where(LoginThrottle.ip == ip).with_for_update()).scalar_one_or_none()
+    query = select(LoginThrottle).where(LoginThrottle.ip == ip).with_for_update()
+    row = db.session.execute(query).scalar_one_or_none()
     if row is None:
-        row = LoginThrottle(ip=ip, failures=0, window_started_at=utcnow())
-        db.session.add(row)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(LoginThrottle(ip=ip, failures=0, window_started_at=utcnow()))
+        except IntegrityError:
+            pass  # a sign-in from the same address created it at the same moment: use theirs
+        row = db.session.execute(query).scalar_one()
     return row
 
 
@@ -155,15 +161,29 @@ def token_redeem(*, raw_token: str, purpose: TokenPurpose, new_password: str) ->
     return user
 
 
+RESET_EMAIL_INTERVAL = dt.timedelta(minutes=2)
+
+
+def _reset_recently_sent(user: User) -> bool:
+    """One reset email per account every few minutes: the form cannot be used to flood an inbox."""
+    latest = db.session.execute(
+        select(func.max(AccountToken.created_at)).where(AccountToken.user_id == user.id,
+                                                        AccountToken.purpose == TokenPurpose.PASSWORD_RESET.value)
+    ).scalar_one_or_none()
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=dt.timezone.utc)
+    return latest is not None and latest > utcnow() - RESET_EMAIL_INTERVAL
+
+
 def password_reset_request(*, email: str) -> None:
     """Email a reset link if the account exists; say nothing either way (no account discovery)."""
     user = user_by_email(email)
-    if user is None or not user.is_active_account:
+    if user is None or not user.is_active_account or _reset_recently_sent(user):
         return
     raw = _token_issue(user=user, purpose=TokenPurpose.PASSWORD_RESET,
                        ttl_seconds=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
     minutes = current_app.config["PASSWORD_RESET_TTL_SECONDS"] // 60
-    link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("accounts.reset_password", token=raw)
+    link = external_url("accounts.reset_password", token=raw)
     notification_queue(
         dedupe_key=f"password-reset:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id,
         to_address=user.email, subject="Reset your MyAfya password",
@@ -178,16 +198,26 @@ def _email_taken(email: str) -> bool:
     return user_by_email(email) is not None
 
 
+def _account_add(user: User, taken_message: str) -> None:
+    """Insert a new account. The unique index decides between two sign-ups with one email at once;
+    the loser gets the same message as if it had come second."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        raise DomainError(taken_message, field="email") from None
+
+
 def patient_account_register(*, email: str, password: str, full_name: str, phone: str | None) -> User:
+    taken = "An account with this email already exists. Sign in or reset your password."
     if _email_taken(email):
-        raise DomainError("An account with this email already exists. Sign in or reset your password.", field="email")
+        raise DomainError(taken, field="email")
     problem = password_problem(password, email=email)
     if problem:
         raise DomainError(problem, field="password")
     user = User(email=normalise_email(email), full_name=full_name.strip(), phone=phone, role=Role.PATIENT.value,
                 password_hash=password_hash(password))
-    db.session.add(user)
-    db.session.flush()
+    _account_add(user, taken)
     return user
 
 
@@ -199,12 +229,11 @@ def staff_invite(*, email: str, full_name: str, role: Role, invited_by: User, sp
     if _email_taken(email):
         raise DomainError("An account with this email already exists.", field="email")
     user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, password_hash=None)
-    db.session.add(user)
-    db.session.flush()
+    _account_add(user, "An account with this email already exists.")
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents,
                                 site_id=site_id))
     raw = _token_issue(user=user, purpose=TokenPurpose.INVITE, ttl_seconds=current_app.config["INVITE_TTL_SECONDS"])
-    link = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("accounts.accept_invite", token=raw)
+    link = external_url("accounts.accept_invite", token=raw)
     notification_queue(
         dedupe_key=f"invite:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id, to_address=user.email,
         subject=f"You're invited to {current_app.config['CLINIC_NAME']} on MyAfya",
@@ -215,23 +244,28 @@ def staff_invite(*, email: str, full_name: str, role: Role, invited_by: User, sp
     return user
 
 
-def _guard_last_admin(user: User) -> None:
-    if user.role != Role.ADMIN.value:
-        return
-    admins = db.session.execute(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.is_active_account.is_(True))
-    ).scalar_one()
-    if admins <= 1:
+def _lock_admins() -> list[int]:
+    """Lock the active administrators' rows, always in the same order, before locking a target: two
+    admins removing each other at once then take turns, and the second sees the first's change."""
+    return list(db.session.execute(
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_active_account.is_(True))
+        .order_by(User.id).with_for_update()
+    ).scalars())
+
+
+def _guard_last_admin(user: User, admins: list[int]) -> None:
+    if user.role == Role.ADMIN.value and user.is_active_account and len(admins) <= 1:
         raise DomainError("This is the last active administrator: the clinic would be locked out.")
 
 
 def account_deactivate(*, user_id: int, by: User) -> User:
+    admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
         raise NotFound("No such account.")
     if user.id == by.id:
         raise DomainError("You cannot deactivate your own account.")
-    _guard_last_admin(user)
+    _guard_last_admin(user, admins)
     user.is_active_account = False
     sessions_end(user=user)
     return user
@@ -244,6 +278,7 @@ def account_reactivate(*, user_id: int) -> User:
 
 
 def account_role_change(*, user_id: int, role: Role, by: User) -> User:
+    admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
         raise NotFound("No such account.")
@@ -251,7 +286,8 @@ def account_role_change(*, user_id: int, role: Role, by: User) -> User:
         raise DomainError("Ask another administrator to change your own role.", field="role")
     if (user.role == Role.PATIENT.value) != (role == Role.PATIENT):
         raise DomainError("Patient and staff accounts cannot be converted into each other.", field="role")
-    _guard_last_admin(user) if role != Role.ADMIN else None
+    if role != Role.ADMIN:
+        _guard_last_admin(user, admins)
     user.role = role.value
     sessions_end(user=user)  # a new role means new menus and rights: sign in again
     return user
@@ -276,8 +312,7 @@ def staff_account_create(*, email: str, full_name: str, role: Role, password: st
         raise DomainError(problem, field="password")
     user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, phone=phone,
                 password_hash=password_hash(password))
-    db.session.add(user)
-    db.session.flush()
+    _account_add(user, "An account with this email already exists.")
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents, site_id=site_id))
     db.session.flush()
     return user

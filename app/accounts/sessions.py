@@ -15,6 +15,11 @@ from flask_login import current_user, logout_user
 from app.extensions import db
 
 LAST_SEEN_KEY = "last_seen"
+# Requests a page makes by itself, not the person: a live page re-fetching its list after an event
+# (live.js sends this header) and the live websocket's (re)connection. They are checked, never counted
+# as activity, or a screen left open on a busy queue would never sign out.
+BACKGROUND_HEADER = "X-Live-Refresh"
+BACKGROUND_ENDPOINTS = ("accounts.session_status", "realtime.live")
 
 
 def load_user_from_cookie(cookie_id: str):
@@ -43,8 +48,8 @@ def enforce_idle_timeout():
     """before_request: sign out a session left idle; any other request counts as activity."""
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
-    if request.endpoint == "accounts.session_status":
-        # The idle-warning script polls this; polling must not keep the session alive.
+    if request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1":
+        # The idle-warning script polls session_status; polling must not keep the session alive.
         if idle_seconds_left() > 0:
             return None
     elif idle_seconds_left() > 0:

@@ -7,6 +7,7 @@ row's `mac` covers the previous row's: a changed, removed or inserted row breaks
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -45,7 +46,8 @@ class AuditEvent(Base):
             self.actor_role, self.patient_id, self.action, self.target, self.outcome, self.reason,
             self.ip, self.path, self.prev_mac,
         )
-        return "\x1f".join("" if f is None else str(f) for f in fields)
+        # JSON, not a joined string: no value can spill into its neighbour, and None is not "".
+        return json.dumps(fields, ensure_ascii=True, separators=(",", ":"))
 
 
 class AuditChainHead(Base):

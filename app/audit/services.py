@@ -69,6 +69,24 @@ def audit_access(*, patient_id: int | None, action: str, target: str | None = No
     )
 
 
+READ_SUFFIX = ".read"
+
+
+def audit_keep_reads_of_refused_request() -> None:
+    """A refused form is often shown again with the chart around it: the request rolls back, but
+    what was shown was still read, so its read rows are written on their own. Writes that were
+    rolled back are not recorded: they did not happen. Raises if the rows cannot be written."""
+    reads = [p for p in db.session.info.get("audit_pending", []) if p.action.endswith(READ_SUFFIX)]
+    if not reads:
+        return
+    session = db.new_session()
+    try:
+        session.info["audit_pending"] = reads
+        session.commit()
+    finally:
+        session.close()
+
+
 def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
     """Record a refused request. Committed on its own: the request's transaction will roll back."""
     session = db.new_session()
@@ -91,7 +109,9 @@ def audit_key() -> bytes:
 
 
 def _lock_head(session: Session) -> AuditChainHead:
-    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).scalar_one_or_none()
+    # populate_existing: a session that committed before still holds the head it read then.
+    head = session.execute(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
     if head is None:
         head = AuditChainHead(id=1, last_seq=0, last_mac=GENESIS_MAC)
         session.add(head)
@@ -101,6 +121,8 @@ def _lock_head(session: Session) -> AuditChainHead:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending_audit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: the rows wait for the real commit (and its lock is taken late)
     pending = session.info.pop("audit_pending", None)
     if not pending:
         return
@@ -154,7 +176,7 @@ def audit_chain_verify(*, batch_size: int = 5000) -> ChainReport:
                 return ChainReport(checked, row.seq, f"row {row.seq} was altered")
             prev, expected_seq, checked, last_seen = row.mac, row.seq + 1, checked + 1, row.seq
         session.expunge_all()
-    head = session.get(AuditChainHead, 1)
+    head = session.get(AuditChainHead, 1, populate_existing=True)
     if head is not None and head.last_seq != checked:
         return ChainReport(checked, checked + 1, f"rows {checked + 1}..{head.last_seq} are missing")
     return ChainReport(checked, None, None)

@@ -16,6 +16,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from app.core.clock import clock
+
 log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
@@ -32,7 +34,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):
@@ -81,9 +83,16 @@ class Database:
         self.session = scoped_session(self._factory)
 
     def init_app(self, app) -> None:
-        self.engine = make_engine(app.config["DATABASE_URL"])
-        self._factory.configure(bind=self.engine)
+        self.bind(app.config["DATABASE_URL"])
         app.teardown_appcontext(self._remove)
+
+    def bind(self, url: str) -> None:
+        """Point the session factory at `url` (engines are kept per URL, so rebinding is cheap)."""
+        engines = self.__dict__.setdefault("_engines", {})
+        if url not in engines:
+            engines[url] = make_engine(url)
+        self.engine = engines[url]
+        self._factory.configure(bind=self.engine)
 
     def _remove(self, _exc=None) -> None:
         self.session.remove()
@@ -104,6 +113,8 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: the real commit is still to come
     callbacks = session.info.pop("on_commit", [])
     for callback in callbacks:
         try:

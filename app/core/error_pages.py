@@ -36,8 +36,16 @@ def register(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error):
+        from sqlalchemy.exc import DataError
+
         from app.extensions import db
 
         db.session.rollback()
+        if isinstance(error, DataError):
+            # The database refused a value (a number out of range, text too long for its column) that a
+            # form or query string let through: the request was wrong, not the server. Logged to fix.
+            app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path,
+                               (str(getattr(error, "orig", error)).splitlines() or [""])[0][:200])
+            return render_error(400)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)

@@ -14,6 +14,7 @@ import importlib
 import itertools
 import logging
 import queue
+import re
 import threading
 import time
 from typing import Callable
@@ -91,6 +92,8 @@ class JobQueue:
             self._runner.submit(path, args, at)
             return True
         try:
+            if job_id is not None:  # RQ job ids are global to the Redis database: scope them to this queue
+                job_id = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.rq_queue.name}-{job_id}")
             options = {"job_id": job_id, "result_ttl": 300, "failure_ttl": 7 * 24 * 3600}
             if at is not None:
                 self.rq_queue.enqueue_at(at, path, *args, **options)

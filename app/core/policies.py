@@ -104,4 +104,5 @@ def enforce():
 def _record_denial(reason: str) -> None:
     from app.audit.services import audit_denied
 
-    audit_denied(reason=reason)
+    patient_id = (request.view_args or {}).get("patient_id")
+    audit_denied(reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None)

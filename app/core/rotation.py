@@ -20,12 +20,14 @@ def encrypted_columns() -> list[tuple[str, str, str]]:
     """(table, primary key column, encrypted column) for every encrypted column in the schema."""
     found = []
     for tbl in Base.metadata.sorted_tables:
+        encrypted = [col.name for col in tbl.columns if isinstance(col.type, ENCRYPTED_TYPES)]
+        if not encrypted:
+            continue
         pk = list(tbl.primary_key.columns)
         if len(pk) != 1:
-            continue
-        for col in tbl.columns:
-            if isinstance(col.type, ENCRYPTED_TYPES):
-                found.append((tbl.name, pk[0].name, col.name))
+            # Never skip it silently: the operator would drop the old key and lose these values.
+            raise RuntimeError(f"cannot rotate {tbl.name}: it needs a single-column primary key")
+        found.extend((tbl.name, pk[0].name, name) for name in encrypted)
     return found
 
 
@@ -43,8 +45,11 @@ def rotate_column(table_name: str, pk_name: str, column_name: str, *, batch_size
         for row_pk, token in rows:
             token = bytes(token)
             if not keyring.is_current(token):
-                db.session.execute(update(raw).where(pk == row_pk).values({column_name: keyring.rotate(token)}))
-                rotated += 1
+                # Only if unchanged since read: a value the app rewrote meanwhile is newer (and already
+                # under the newest key); overwriting it with the re-encrypted old one would lose it.
+                result = db.session.execute(update(raw).where(pk == row_pk, value == token)
+                                            .values({column_name: keyring.rotate(token)}))
+                rotated += result.rowcount
         db.session.commit()
         last = rows[-1][0]
 

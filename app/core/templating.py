@@ -6,12 +6,15 @@ from flask_login import current_user
 from app.core.assets import asset_url
 
 NAVIGATION = {
-    "patient": [("patient.home", "Home"), ("patient.records.my_record", "My record")],
-    "doctor": [("doctor.home", "Today"), ("doctor.records.patients", "Patients")],
+    "patient": [("patient.home", "Home"), ("patient.scheduling.appointments", "Appointments"),
+                ("patient.records.my_record", "My record")],
+    "doctor": [("doctor.home", "Today"), ("doctor.scheduling.week", "Week"), ("doctor.records.patients", "Patients"),
+               ("doctor.scheduling.availability", "My hours")],
     "lab": [("lab.home", "Lab queue")],
     "pharmacist": [("pharmacy.home", "Dispensing")],
     "reception": [("reception.home", "Front desk"), ("reception.records.patients", "Patients")],
-    "admin": [("admin.home", "Clinic"), ("admin.accounts.users", "People"), ("admin.accounts.audit", "Audit")],
+    "admin": [("admin.home", "Clinic"), ("admin.accounts.users", "People"), ("admin.scheduling.doctors", "Doctors"),
+              ("admin.accounts.audit", "Audit")],
 }
 
 
@@ -28,5 +31,17 @@ def register(app) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset_url"] = asset_url
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(app.config["CLINIC_TIMEZONE"])
+
+    def local(instant):
+        return instant.astimezone(zone) if instant is not None else None
+
+    # Instants are stored in UTC and always shown in the clinic's time zone.
     app.jinja_env.filters["date"] = lambda d: d.strftime("%d %b %Y") if d else ""
-    app.jinja_env.filters["datetime"] = lambda d: d.strftime("%d %b %Y %H:%M") if d else ""
+    app.jinja_env.filters["datetime"] = lambda d: local(d).strftime("%d %b %Y %H:%M") if d else ""
+    app.jinja_env.filters["local_datetime"] = lambda d: local(d).strftime("%a %d %b %Y, %H:%M") if d else ""
+    app.jinja_env.filters["local_time"] = lambda d: local(d).strftime("%H:%M") if d else ""
+    app.jinja_env.filters["local_date_iso"] = lambda d: local(d).date().isoformat() if d else ""
+    app.jinja_env.filters["weekday_date"] = lambda d: d.strftime("%a %d %b") if d else ""

@@ -9,6 +9,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlparse
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ class SmtpBackend:
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject or "MyAfya"
+        # smtplib adds neither; mail without them is often scored as spam, and the id is our receipt.
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = make_msgid(domain=parseaddr(self.sender)[1].rpartition("@")[2] or "myafya.invalid")
         message.set_content(body)
         try:
             with self._connect() as client:
@@ -65,7 +69,7 @@ class SmtpBackend:
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure("recipient refused") from exc
-        return message.get("Message-ID") or "smtp"
+        return message["Message-ID"]
 
 
 class TwilioSmsBackend:
@@ -74,17 +78,19 @@ class TwilioSmsBackend:
     name = "twilio"
 
     def __init__(self, account_sid: str, auth_token: str, from_number: str, http_client=None) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        # The SDK's default client waits forever; a hung request would hold the claimed row.
+        self.client = Client(account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=20))
         self.from_number = from_number
 
     def send(self, *, to: str, subject: str | None, body: str) -> str:
-        from twilio.base.exceptions import TwilioRestException
+        from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
         try:
             message = self.client.messages.create(to=to, from_=self.from_number, body=body)
-        except TwilioRestException as exc:
+        except (TwilioRestException, TwilioServiceException) as exc:  # legacy and RFC 9457 error bodies
             if 400 <= exc.status < 500 and exc.status != 429:
                 raise PermanentFailure(f"twilio refused: {exc.code}") from exc
             raise

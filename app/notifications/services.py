@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from app.core.db import on_commit, utcnow
 from app.extensions import db
@@ -24,14 +25,24 @@ def notification_queue(*, dedupe_key: str, channel: Channel, body: str, subject:
     if channel != Channel.IN_APP and not to_address:
         raise ValueError(f"{channel.value} notification needs an address")
     in_app = channel == Channel.IN_APP
-    note = Notification(
+    values = dict(
         dedupe_key=dedupe_key, channel=channel.value, body=body, subject=subject, user_id=user_id,
         to_address=to_address, next_attempt_at=send_at or utcnow(),
         status=DeliveryStatus.SENT.value if in_app else DeliveryStatus.PENDING.value,
         sent_at=utcnow() if in_app else None,
     )
-    session.add(note)
-    session.flush()
+    if db.is_postgres:
+        # The same cause replayed at once elsewhere: the unique key decides, with no savepoint.
+        note = session.scalars(
+            pg_insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Notification)
+        ).one_or_none()
+        if note is None:
+            return session.execute(select(Notification).where(Notification.dedupe_key == dedupe_key)).scalar_one()
+    else:
+        note = Notification(**values)
+        session.add(note)
+        session.flush()
     if not in_app:
         from app.notifications.tasks import notification_deliver
         from app.extensions import jobs

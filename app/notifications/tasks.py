@@ -54,7 +54,7 @@ def deliver_one(notification_id: int) -> str:
     """Send one due notification if nobody else has; returns the row's status afterwards."""
     if not _claim(notification_id):
         return "skipped"
-    note = db.session.get(Notification, notification_id)
+    note = db.session.get(Notification, notification_id, populate_existing=True)
     backend = backend_for(note.channel, current_app.config)
     try:
         provider_id = backend.send(to=note.to_address, subject=note.subject, body=note.body)

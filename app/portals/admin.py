@@ -17,6 +17,8 @@ def build():
         return render_template("portals/admin/home.html", counts=staff_counts())
 
     from app.accounts.views.admin import bp as accounts_bp
+    from app.scheduling.views.admin import bp as scheduling_bp
 
     portal.register_blueprint(accounts_bp)
+    portal.register_blueprint(scheduling_bp)
     return portal

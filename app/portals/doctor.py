@@ -12,9 +12,13 @@ def build():
 
     @portal.route("/")
     def home():
-        return render_template("portals/doctor/home.html")
+        from app.scheduling.views.doctor import day_context
+
+        return render_template("scheduling/doctor/day.html", **day_context())
 
     from app.records.views.doctor import bp as records_bp
+    from app.scheduling.views.doctor import bp as scheduling_bp
 
     portal.register_blueprint(records_bp)
+    portal.register_blueprint(scheduling_bp)
     return portal

@@ -14,10 +14,15 @@ def build():
     @portal.route("/")
     def home():
         from app.records.services import patient_for_user
+        from app.scheduling.queries import patient_appointments
 
-        return render_template("portals/patient/home.html", patient=patient_for_user(current_user.id))
+        patient = patient_for_user(current_user.id)
+        upcoming = patient_appointments(patient.id)[0] if patient else []
+        return render_template("portals/patient/home.html", patient=patient, upcoming=upcoming[:3])
 
     from app.records.views.patient import bp as records_bp
+    from app.scheduling.views.patient import bp as scheduling_bp
 
     portal.register_blueprint(records_bp)
+    portal.register_blueprint(scheduling_bp)
     return portal

@@ -12,9 +12,13 @@ def build():
 
     @portal.route("/")
     def home():
-        return render_template("portals/reception/home.html")
+        from app.scheduling.views.reception import queue_context
+
+        return render_template("scheduling/reception/queue.html", **queue_context())
 
     from app.records.views.reception import bp as records_bp
+    from app.scheduling.views.reception import bp as scheduling_bp
 
     portal.register_blueprint(records_bp)
+    portal.register_blueprint(scheduling_bp)
     return portal

@@ -1,21 +1,35 @@
 """Chart entry forms, one per kind of entry."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
+
+from app.core.forms import choices
 
 from app.records.models import EntryKind
 
 
 def _range(low, high):
-    return NumberRange(min=low, max=high, message=f"Expected between {low} and {high}.")
+    message = f"Expected between {low} and {high}."
+    in_range = NumberRange(min=low, max=high, message=message)
+
+    def validate(form, field):
+        # DecimalField takes "NaN", "Infinity" and "sNaN"; none is a reading, and sNaN makes NumberRange raise.
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise StopValidation(message)
+        in_range(form, field)
+
+    validate.field_flags = in_range.field_flags  # the input keeps its min/max attributes
+    return validate
 
 
 class AllergyForm(FlaskForm):
     substance = StringField("Substance", validators=[InputRequired("Name the substance."), Length(max=120)])
     reaction = StringField("Reaction", validators=[Optional(), Length(max=200)])
-    severity = SelectField("Severity", choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")],
+    severity = SelectField("Severity", choices=choices([("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]),
                            validators=[InputRequired()])
 
 
@@ -61,3 +75,16 @@ def form_content(form) -> dict:
     if hasattr(form, "content"):
         return form.content()
     return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+
+
+class WalkInForm(FlaskForm):
+    """Everything the desk needs to register a patient who walks in, in under a minute."""
+
+    given_name = StringField("Given name(s)", validators=[InputRequired("Enter the given name."), Length(max=60)])
+    family_name = StringField("Family name", validators=[InputRequired("Enter the family name."), Length(max=60)])
+    phone = StringField("Mobile phone", validators=[Optional(), Length(max=20),
+                                                    Regexp(r"^\+?[0-9 ()-]{7,20}$", message="Enter a phone number, like +254 712 345 678.")])
+    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    sex = SelectField("Sex", choices=choices([("", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other")]),
+                      validators=[Optional()])
+    national_id = StringField("National ID (optional)", validators=[Optional(), Length(max=20)])

@@ -26,7 +26,7 @@ class Patient(Base):
     sex: Mapped[str | None] = mapped_column(String(12))
     # National ID: sensitive, so encrypted, and found by exact match through its blind index.
     national_id: Mapped[str | None] = mapped_column(EncryptedText)
-    national_id_index: Mapped[str | None] = mapped_column(BlindIndex, index=True)
+    national_id_index: Mapped[str | None] = mapped_column(BlindIndex, index=True, unique=True)
     history: Mapped[str | None] = mapped_column(EncryptedText)  # free-text past history
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

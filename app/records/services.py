@@ -23,7 +23,9 @@ VITAL_RANGES = {  # plausible human ranges: outside them is a typo, not a readin
 def mrn_for(patient_id: int) -> str:
     """A medical record number with a check digit, so a mistyped MRN at the desk is caught."""
     digits = f"{patient_id:07d}"
-    check = sum((i + 2) * int(d) for i, d in enumerate(reversed(digits))) % 11 % 10
+    # Luhn: every single mistyped digit (and most swapped neighbours) changes the check digit.
+    doubled = [(int(d) * 2 if i % 2 == 0 else int(d)) for i, d in enumerate(reversed(digits))]
+    check = (10 - sum(n - 9 if n > 9 else n for n in doubled) % 10) % 10
     return f"MA{digits}{check}"
 
 
@@ -110,8 +112,14 @@ def _validate(kind: EntryKind, content: dict) -> dict:
         for name, value in content.items():
             if value in (None, ""):
                 continue
+            if name not in VITAL_RANGES:
+                raise DomainError(f"Unknown measurement: {name}.")
             low, high = VITAL_RANGES[name]
-            if not low <= float(value) <= high:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise DomainError("Enter a number.", field=name) from None
+            if not low <= number <= high:
                 raise DomainError(f"Expected between {low} and {high}.", field=name)
             clean[name] = value
         if not clean:

@@ -141,7 +141,7 @@ def upgrade() -> None:
     with op.batch_alter_table('patients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_patients_date_of_birth'), ['date_of_birth'], unique=False)
         batch_op.create_index(batch_op.f('ix_patients_name_search'), ['name_search'], unique=False)
-        batch_op.create_index(batch_op.f('ix_patients_national_id_index'), ['national_id_index'], unique=False)
+        batch_op.create_index(batch_op.f('ix_patients_national_id_index'), ['national_id_index'], unique=True)
         batch_op.create_index(batch_op.f('ix_patients_phone'), ['phone'], unique=False)
 
     op.create_table('staff_profiles',
@@ -193,11 +193,16 @@ def upgrade() -> None:
             CREATE TRIGGER audit_events_no_update_delete BEFORE UPDATE OR DELETE ON audit_events
             FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
         """)
+        op.execute("""
+            CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+        """)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_events_no_update_delete ON audit_events")
+        op.execute("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
         op.execute("DROP INDEX IF EXISTS ix_patients_name_search_prefix")
         op.execute("DROP INDEX IF EXISTS ix_patients_family_name_prefix")

@@ -24,6 +24,7 @@
   function warn(secondsLeft) {
     var dialog = document.getElementById("idle-warning"), out = document.getElementById("idle-countdown");
     var deadline = Date.now() + secondsLeft * 1000;
+    if (out) { out.textContent = Math.max(0, Math.round(secondsLeft)) + " seconds"; }
     if (dialog && !dialog.open && dialog.showModal) { dialog.showModal(); }
     clearInterval(tick);
     tick = setInterval(function () {
@@ -50,6 +51,11 @@
     schedule(parseInt(body.dataset.idleTimeout, 10));
   }
   document.addEventListener("DOMContentLoaded", start);
-  // Any request the server sees counts as activity: restart the countdown after each htmx swap.
-  document.addEventListener("htmx:afterSettle", start);
+  // Any request the server sees counts as activity: restart the countdown after each htmx swap;
+  // except a live page re-fetching itself after an event (live.js), which the server does not count.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var config = e.detail && e.detail.requestConfig;
+    if (config && config.headers && config.headers["X-Live-Refresh"] === "1") { return; }
+    start();
+  });
 })();

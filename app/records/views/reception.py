@@ -1,10 +1,13 @@
-"""The front desk finds patients by identifiers only: no clinical content here."""
+"""The front desk finds and registers patients by identifiers only: no clinical content here."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
 
-from app.core.htmx import render_page_or_fragment
-from app.records import queries
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import render_form, render_page_or_fragment
+from app.extensions import db
+from app.records import queries, services
+from app.records.forms import WalkInForm
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
@@ -13,4 +16,36 @@ bp = Blueprint("records", __name__, url_prefix="/patients")
 def patients():
     term = request.args.get("q", "")[:80]
     return render_page_or_fragment("records/reception/patients.html", "records/_patient_results.html",
-                                   term=term, results=queries.patients_search(term), chart_endpoint=None)
+                                   term=term, results=queries.patients_search(term),
+                                   chart_endpoint="reception.records.patient")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new_patient():
+    form = WalkInForm()
+    if form.validate_on_submit():
+        try:
+            patient = services.patient_create(given_name=form.given_name.data, family_name=form.family_name.data,
+                                              phone=form.phone.data or None, date_of_birth=form.date_of_birth.data,
+                                              sex=form.sex.data or None, national_id=form.national_id.data or None)
+        except DomainError as error:
+            db.session.rollback()
+            field = getattr(form, error.field or "", None)
+            (field.errors.append(error.message) if field is not None else form.form_errors.append(error.message))
+            return render_form("records/reception/new_patient.html", form=form, status=422)
+        flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")
+        return redirect(url_for("reception.records.patient", patient_id=patient.id), code=303)
+    return render_form("records/reception/new_patient.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:patient_id>")
+def patient(patient_id: int):
+    from app.scheduling import queries as scheduling_queries
+
+    try:
+        found = services.patient_get(patient_id)
+    except NotFound:
+        abort(404)
+    upcoming, past = scheduling_queries.patient_appointments(patient_id)
+    no_shows = scheduling_queries.no_show_counts([patient_id]).get(patient_id, 0)
+    return render_form("records/reception/patient.html", patient=found, upcoming=upcoming, past=past, no_shows=no_shows)

@@ -1,0 +1,126 @@
+"""Setting a doctor's hours: the weekly template and dated exceptions.
+
+Changing hours never touches an existing booking. After a change, the doctor's future bookings
+that fall outside the new hours are returned as conflicts, for the doctor or the desk to move or
+cancel by hand.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import delete, select
+
+from app.core.db import on_commit
+from app.core.errors import DomainError, NotFound
+from app.extensions import db
+from app.scheduling.clinic_time import local_to_utc, local_today, to_local
+from app.scheduling.models import (ACTIVE_STATUSES, Appointment, AvailabilityException, ExceptionKind, WeeklyHours)
+from app.scheduling.slots import slots_invalidate, working_intervals
+
+MIN_SLOT, MAX_SLOT = 5, 240
+
+
+@dataclasses.dataclass(frozen=True)
+class HoursInput:
+    start: dt.time
+    end: dt.time
+    slot_minutes: int
+    break_start: dt.time | None = None
+    break_end: dt.time | None = None
+
+
+def _check_interval(hours: HoursInput) -> None:
+    if not MIN_SLOT <= hours.slot_minutes <= MAX_SLOT:
+        raise DomainError(f"A slot lasts from {MIN_SLOT} to {MAX_SLOT} minutes.", field="slot_minutes")
+    if hours.start >= hours.end:
+        raise DomainError("The day must end after it starts.", field="end")
+    span = (dt.datetime.combine(dt.date.min, hours.end) - dt.datetime.combine(dt.date.min, hours.start)).seconds // 60
+    if hours.slot_minutes > span:
+        raise DomainError("Not even one slot fits between these times.", field="slot_minutes")
+    if (hours.break_start is None) != (hours.break_end is None):
+        raise DomainError("Give both the start and the end of the break.", field="break_end")
+    if hours.break_start is not None:
+        if not hours.start < hours.break_start < hours.break_end < hours.end:
+            raise DomainError("The break must lie inside the working hours.", field="break_start")
+
+
+def weekly_hours_set(*, doctor_id: int, weekday: int, intervals: list[HoursInput]) -> list[Appointment]:
+    """Replace the doctor's hours on one weekday; returns the future bookings now outside them."""
+    if not 0 <= weekday <= 6:
+        raise DomainError("Choose a day of the week.", field="weekday")
+    for hours in intervals:
+        _check_interval(hours)
+    ordered = sorted(intervals, key=lambda h: h.start)
+    for before, after in zip(ordered, ordered[1:]):
+        if after.start < before.end:
+            raise DomainError(f"{before.start:%H:%M}–{before.end:%H:%M} overlaps {after.start:%H:%M}–{after.end:%H:%M}.",
+                              field="start")
+    db.session.execute(delete(WeeklyHours).where(WeeklyHours.doctor_id == doctor_id, WeeklyHours.weekday == weekday))
+    for hours in ordered:
+        db.session.add(WeeklyHours(doctor_id=doctor_id, weekday=weekday, **dataclasses.asdict(hours)))
+    db.session.flush()
+    on_commit(db.session, lambda: slots_invalidate(doctor_id))
+    return availability_conflicts(doctor_id=doctor_id)
+
+
+def exception_add(*, doctor_id: int, kind: ExceptionKind, first_day: dt.date, last_day: dt.date | None = None,
+                  start: dt.time | None = None, end: dt.time | None = None, slot_minutes: int | None = None,
+                  note: str | None = None) -> list[Appointment]:
+    last_day = last_day or first_day
+    if last_day < first_day:
+        raise DomainError("The last day comes before the first.", field="last_day")
+    if first_day < local_today():
+        raise DomainError("That date has passed.", field="first_day")
+    if (last_day - first_day).days > 366:
+        raise DomainError("Enter at most a year at a time.", field="last_day")
+    if (start is None) != (end is None):
+        raise DomainError("Give both times, or neither for the whole day.", field="end")
+    if start is not None and start >= end:
+        raise DomainError("The end must come after the start.", field="end")
+    if kind == ExceptionKind.EXTRA:
+        if start is None:
+            raise DomainError("Extra hours need a start and an end time.", field="start")
+        _check_interval(HoursInput(start, end, slot_minutes or 15))
+        slot_minutes = slot_minutes or 15
+    db.session.add(AvailabilityException(doctor_id=doctor_id, kind=kind.value, first_day=first_day, last_day=last_day,
+                                         start=start, end=end, slot_minutes=slot_minutes, note=note))
+    db.session.flush()
+    on_commit(db.session, lambda: slots_invalidate(doctor_id))
+    return availability_conflicts(doctor_id=doctor_id)
+
+
+def exception_remove(*, doctor_id: int, exception_id: int) -> list[Appointment]:
+    found = db.session.execute(
+        select(AvailabilityException).where(AvailabilityException.id == exception_id,
+                                            AvailabilityException.doctor_id == doctor_id)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No such exception.")
+    db.session.delete(found)
+    db.session.flush()
+    on_commit(db.session, lambda: slots_invalidate(doctor_id))
+    return availability_conflicts(doctor_id=doctor_id)
+
+
+def availability_conflicts(*, doctor_id: int, horizon_days: int = 120) -> list[Appointment]:
+    """Future active appointments that are not on one of the doctor's current slots."""
+    from app.core.clock import clock
+
+    now = clock.now()
+    upcoming = db.session.execute(
+        select(Appointment).where(Appointment.doctor_id == doctor_id, Appointment.starts_at >= now,
+                                  Appointment.starts_at < now + dt.timedelta(days=horizon_days),
+                                  Appointment.status.in_([s.value for s in ACTIVE_STATUSES]))
+        .order_by(Appointment.starts_at)
+    ).scalars().all()
+    hours_by_day: dict[dt.date, list] = {}
+    conflicts = []
+    for appointment in upcoming:
+        day = to_local(appointment.starts_at).date()
+        if day not in hours_by_day:
+            hours_by_day[day] = [(local_to_utc(day, iv.start), local_to_utc(day, iv.end))
+                                 for iv in working_intervals(doctor_id, day)]
+        if not any(s and e and s <= appointment.starts_at and appointment.ends_at <= e for s, e in hours_by_day[day]):
+            conflicts.append(appointment)
+    return conflicts

@@ -1,0 +1,117 @@
+"""Reads for the scheduling pages: the doctor's day, the clinic's queue, a patient's list, statistics."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import Role, StaffProfile, User
+from app.core.clock import clock
+from app.extensions import db
+from app.scheduling.clinic_time import day_bounds_utc
+from app.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+
+S = AppointmentStatus
+
+
+def doctors_list(*, speciality: str | None = None) -> list[User]:
+    query = (select(User).join(StaffProfile, StaffProfile.user_id == User.id)
+             .where(User.role == Role.DOCTOR.value, User.is_active_account.is_(True))
+             .options(joinedload(User.staff_profile)).order_by(User.full_name))
+    if speciality:
+        query = query.where(StaffProfile.speciality == speciality)
+    return list(db.session.execute(query).scalars())
+
+
+def doctor_get(doctor_id: int) -> User | None:
+    """An active doctor by id, or None."""
+    return db.session.execute(
+        select(User).where(User.id == doctor_id, User.role == Role.DOCTOR.value, User.is_active_account.is_(True))
+    ).scalar_one_or_none()
+
+
+def specialities() -> list[str]:
+    return list(db.session.execute(
+        select(StaffProfile.speciality).join(User, User.id == StaffProfile.user_id)
+        .where(User.role == Role.DOCTOR.value, User.is_active_account.is_(True), StaffProfile.speciality.is_not(None))
+        .distinct().order_by(StaffProfile.speciality)
+    ).scalars())
+
+
+def day_appointments(day: dt.date, *, doctor_id: int | None = None, include_cancelled: bool = False) -> list[Appointment]:
+    start, end = day_bounds_utc(day)
+    query = (select(Appointment).where(Appointment.starts_at >= start, Appointment.starts_at < end)
+             .options(joinedload(Appointment.patient), joinedload(Appointment.doctor))
+             .order_by(Appointment.starts_at, Appointment.id))
+    if doctor_id is not None:
+        query = query.where(Appointment.doctor_id == doctor_id)
+    if not include_cancelled:
+        query = query.where(Appointment.status != S.CANCELLED.value)
+    return list(db.session.execute(query).scalars())
+
+
+QUEUE_COLUMNS = [
+    ("booked", "Booked", (S.BOOKED,)),
+    ("arrived", "Arrived", (S.CHECKED_IN,)),
+    ("with-doctor", "With the doctor", (S.IN_CONSULTATION,)),
+    ("done", "Done", (S.COMPLETED, S.NO_SHOW)),
+]
+
+
+def clinic_queue(day: dt.date) -> list[tuple[str, str, list[Appointment]]]:
+    appointments = day_appointments(day)
+    return [(key, label, [a for a in appointments if a.status_enum in statuses]) for key, label, statuses in QUEUE_COLUMNS]
+
+
+def patient_appointments(patient_id: int) -> tuple[list[Appointment], list[Appointment]]:
+    """(upcoming, past) for a patient, nearest first."""
+    now = clock.now()
+    rows = db.session.execute(
+        select(Appointment).where(Appointment.patient_id == patient_id)
+        .options(joinedload(Appointment.doctor)).order_by(Appointment.starts_at.desc()).limit(100)
+    ).scalars().all()
+    upcoming = sorted([a for a in rows if a.ends_at > now and a.is_active], key=lambda a: a.starts_at)
+    past = [a for a in rows if a not in upcoming]
+    return upcoming, past
+
+
+def no_show_counts(patient_ids: list[int]) -> dict[int, int]:
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        select(Appointment.patient_id, func.count()).where(Appointment.patient_id.in_(patient_ids),
+                                                           Appointment.status == S.NO_SHOW.value)
+        .group_by(Appointment.patient_id)
+    ).all()
+    return dict(rows)
+
+
+@dataclasses.dataclass
+class NoShowRate:
+    label: str
+    no_shows: int
+    attended: int
+
+    @property
+    def rate(self) -> float:
+        total = self.no_shows + self.attended
+        return self.no_shows / total if total else 0.0
+
+
+def no_show_rates(*, since: dt.datetime) -> tuple[NoShowRate, list[NoShowRate]]:
+    """The clinic's no-show rate and each doctor's, over appointments since `since`."""
+    no_show = func.sum(case((Appointment.status == S.NO_SHOW.value, 1), else_=0))
+    attended = func.sum(case((Appointment.status == S.COMPLETED.value, 1), else_=0))
+    rows = db.session.execute(
+        select(User.full_name, no_show, attended).join(User, User.id == Appointment.doctor_id)
+        .where(Appointment.starts_at >= since).group_by(User.id, User.full_name).order_by(User.full_name)
+    ).all()
+    per_doctor = [NoShowRate(name, int(n or 0), int(a or 0)) for name, n, a in rows]
+    clinic = NoShowRate("Clinic", sum(r.no_shows for r in per_doctor), sum(r.attended for r in per_doctor))
+    return clinic, per_doctor
+
+
+def active_statuses() -> list[str]:
+    return [s.value for s in ACTIVE_STATUSES]

@@ -1,0 +1,328 @@
+"""Appointments: booking, moving, cancelling, and the day's flow (arrived, with the doctor, done, no-show).
+
+Overlaps are refused by the database: exclusion constraints on PostgreSQL (see the migration);
+on SQLite, the embedded default, the booking takes the database's single write lock before it
+checks, so concurrent bookings still queue up behind one another.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import current_app
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Role, User
+from app.audit.services import audit_access
+from app.core.clock import clock
+from app.core.db import on_commit
+from app.core.errors import DomainError, NotFound
+from app.extensions import db, hub
+from app.realtime.channels import CLINIC, doctor_channel, patient_channel
+from app.records.models import Patient
+from app.scheduling import notices
+from app.scheduling.clinic_time import local_today, to_local
+from app.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, VisitMode
+from app.scheduling.slots import MAX_DAYS_AHEAD, Slot, day_slots, nearest_free_slots, slots_invalidate
+
+S = AppointmentStatus
+STAFF_WHO_BOOK = (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)
+
+
+class SlotTaken(DomainError):
+    """The time went to someone else a moment ago; `alternatives` are the nearest free slots."""
+
+    def __init__(self, alternatives: list[Slot]) -> None:
+        super().__init__("That time was just taken. Here are the nearest free times.", field="slot")
+        self.alternatives = alternatives
+
+
+# -- who may touch which appointment -----------------------------------------------------------------
+
+def patient_id_for_user(user: User) -> int | None:
+    return db.session.execute(select(Patient.id).where(Patient.user_id == user.id)).scalar_one_or_none()
+
+
+def _check_may_act_for(actor: User, patient_id: int) -> None:
+    if actor.role == Role.PATIENT.value:
+        if patient_id_for_user(actor) != patient_id:
+            raise NotFound("No such patient.")
+    elif actor.role not in STAFF_WHO_BOOK:
+        raise NotFound("No such patient.")
+
+
+def appointment_for(actor: User, appointment_id: int, *, lock: bool = False) -> Appointment:
+    """The appointment if `actor` may see it; NotFound otherwise (not even whether it exists)."""
+    query = select(Appointment).where(Appointment.id == appointment_id)
+    if lock:
+        query = query.with_for_update()
+    appointment = db.session.execute(query).scalar_one_or_none()
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    if actor.role == Role.PATIENT.value and patient_id_for_user(actor) != appointment.patient_id:
+        raise NotFound("No such appointment.")
+    if actor.role == Role.DOCTOR.value and appointment.doctor_id != actor.id:
+        raise NotFound("No such appointment.")
+    if actor.role not in (Role.PATIENT.value, Role.DOCTOR.value, Role.RECEPTION.value, Role.ADMIN.value):
+        raise NotFound("No such appointment.")
+    return appointment
+
+
+# -- booking -------------------------------------------------------------------------------------------
+
+def _doctor(doctor_id: int) -> User:
+    doctor = db.session.get(User, doctor_id)
+    if doctor is None or doctor.role != Role.DOCTOR.value or not doctor.is_active_account:
+        raise NotFound("No such doctor.")
+    return doctor
+
+
+def _offered_slot(doctor_id: int, starts_at: dt.datetime) -> Slot:
+    now = clock.now()
+    if starts_at <= now:
+        raise DomainError("That time has passed. Choose a later one.", field="slot")
+    if starts_at > now + dt.timedelta(days=MAX_DAYS_AHEAD):
+        raise DomainError(f"Appointments can be booked up to {MAX_DAYS_AHEAD} days ahead.", field="slot")
+    for slot in day_slots(doctor_id, to_local(starts_at).date()):
+        if slot.starts_at == starts_at:
+            return slot
+    raise DomainError("The doctor does not work at that time. Choose one of the free times shown.", field="slot")
+
+
+def _serialize_on_sqlite(doctor_id: int) -> None:
+    """SQLite has no exclusion constraints: take its (database-wide) write lock, then check."""
+    db.session.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": doctor_id})
+
+
+# Advisory lock classes: bookings of one doctor, and of one patient, queue up behind each other.
+_DOCTOR_LOCK, _PATIENT_LOCK = 7301, 7302
+
+
+def _serialize_on_postgres(doctor_id: int, patient_id: int) -> None:
+    """The exclusion constraints decide, but two transactions inserting overlapping rows at the same
+    moment each wait for the other's row and one dies of a deadlock instead of a clean violation.
+    Queueing on the doctor, then the patient (always in that order), makes the later insert meet
+    a committed row: a plain constraint violation, answered as "taken"."""
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": _DOCTOR_LOCK, "id": doctor_id})
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": _PATIENT_LOCK, "id": patient_id})
+
+
+def _overlapping(*, column, value, slot: Slot, exclude_id: int | None = None) -> bool:
+    query = select(Appointment.id).where(column == value, Appointment.starts_at < slot.ends_at,
+                                         Appointment.ends_at > slot.starts_at,
+                                         Appointment.status.in_([s.value for s in ACTIVE_STATUSES]))
+    if exclude_id:
+        query = query.where(Appointment.id != exclude_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def _constraint_of(error: IntegrityError) -> str:
+    diag = getattr(getattr(error, "orig", None), "diag", None)
+    return (getattr(diag, "constraint_name", None) or str(error.orig)).lower()
+
+
+def _existing_for_key(idempotency_key: str | None, patient_id: int) -> Appointment | None:
+    if not idempotency_key:
+        return None
+    existing = db.session.execute(
+        select(Appointment).where(Appointment.idempotency_key == idempotency_key)).scalar_one_or_none()
+    if existing is not None and existing.patient_id != patient_id:
+        raise DomainError("This form was already used. Reload the page and try again.")
+    return existing
+
+
+def _taken(doctor_id: int, slot: Slot) -> SlotTaken:
+    return SlotTaken(nearest_free_slots(doctor_id, slot.starts_at, to_local(slot.starts_at).date()))
+
+
+def _insert(appointment: Appointment, slot: Slot) -> Appointment:
+    doctor_id, patient_id = appointment.doctor_id, appointment.patient_id
+    if db.is_postgres:
+        _serialize_on_postgres(doctor_id, patient_id)
+    else:
+        _serialize_on_sqlite(doctor_id)
+        if _overlapping(column=Appointment.patient_id, value=patient_id, slot=slot):
+            raise DomainError("You already have an appointment at that time.", field="slot")
+        if _overlapping(column=Appointment.doctor_id, value=doctor_id, slot=slot):
+            raise _taken(doctor_id, slot)
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+            db.session.flush()
+    except IntegrityError as error:
+        constraint = _constraint_of(error)
+        if "idempotency" in constraint:
+            existing = _existing_for_key(appointment.idempotency_key, patient_id)
+            if existing is not None:
+                return existing
+        if "patient_overlap" in constraint:
+            raise DomainError("The patient already has an appointment at that time.", field="slot") from None
+        if "doctor_overlap" in constraint:
+            raise _taken(doctor_id, slot) from None
+        raise
+    return appointment
+
+
+def _after_change(appointment: Appointment, event: str) -> None:
+    """After commit: fresh free slots, and live pages told what changed."""
+    doctor_id, patient_id, appointment_id = appointment.doctor_id, appointment.patient_id, appointment.id
+    status = appointment.status
+    patient_user_id = db.session.execute(select(Patient.user_id).where(Patient.id == patient_id)).scalar_one_or_none()
+    is_today = to_local(appointment.starts_at).date() == local_today()
+
+    def publish():
+        slots_invalidate(doctor_id)
+        message = {"type": "appointment", "event": event, "id": appointment_id, "status": status}
+        hub.publish(doctor_channel(doctor_id), message)
+        if is_today:
+            hub.publish(CLINIC, message)
+        if patient_user_id:
+            hub.publish(patient_channel(patient_user_id), message)
+
+    on_commit(db.session, publish)
+
+
+def appointment_book(*, actor: User, patient_id: int, doctor_id: int, starts_at: dt.datetime,
+                     mode: VisitMode = VisitMode.IN_PERSON, reason: str | None = None,
+                     idempotency_key: str | None = None, rescheduled_from_id: int | None = None) -> Appointment:
+    _check_may_act_for(actor, patient_id)
+    existing = _existing_for_key(idempotency_key, patient_id)
+    if existing is not None:
+        return existing
+    doctor = _doctor(doctor_id)
+    slot = _offered_slot(doctor.id, starts_at)
+    appointment = Appointment(
+        doctor_id=doctor.id, patient_id=patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
+        status=S.BOOKED.value, mode=mode.value, reason=(reason or "").strip()[:500] or None,
+        idempotency_key=idempotency_key, booked_by_id=actor.id, rescheduled_from_id=rescheduled_from_id,
+        video_token=secrets.token_urlsafe(24) if mode == VisitMode.VIDEO else None,
+    )
+    saved = _insert(appointment, slot)
+    if saved is not appointment:
+        return saved  # the same form, submitted twice
+    audit_access(patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}")
+    if rescheduled_from_id is None:
+        notices.notify_patient(saved, event="booked", subject="Your appointment is booked",
+                               text=f"Your appointment with {doctor.full_name} is booked for {notices.when_text(saved)}.")
+    if actor.role == Role.PATIENT.value:
+        notices.notify_doctor(saved, event="booked", text=f"New booking: {notices.when_text(saved)}.")
+    _after_change(saved, "booked")
+    return saved
+
+
+# -- cancelling and moving ------------------------------------------------------------------------------
+
+def _check_may_change(actor: User, appointment: Appointment, reason: str | None) -> None:
+    if appointment.status_enum not in (S.BOOKED, S.CHECKED_IN):
+        raise DomainError(f"This appointment is {appointment.status_enum.label.lower()}: it cannot be changed.")
+    if actor.role == Role.PATIENT.value:
+        cutoff = dt.timedelta(minutes=current_app.config["CANCEL_CUTOFF_MINUTES"])
+        if appointment.starts_at - clock.now() < cutoff:
+            hours = current_app.config["CANCEL_CUTOFF_MINUTES"] / 60
+            raise DomainError(f"Appointments can be changed online up to {hours:g} hours before. Please call the clinic.")
+    elif not (reason or "").strip():
+        raise DomainError("Give a reason: the patient will be told.", field="reason")
+
+
+def appointment_cancel(*, actor: User, appointment_id: int, reason: str | None = None) -> Appointment:
+    appointment = appointment_for(actor, appointment_id, lock=True)
+    _check_may_change(actor, appointment, reason)
+    appointment.status = S.CANCELLED.value
+    appointment.cancel_reason = (reason or "").strip()[:200] or "cancelled by the patient"
+    appointment.cancelled_by_id = actor.id
+    db.session.flush()
+    audit_access(patient_id=appointment.patient_id, action="appointment.cancel", target=f"appointment:{appointment.id}")
+    when = notices.when_text(appointment)
+    if actor.role == Role.PATIENT.value:
+        notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled by the patient: {when}.")
+    else:
+        notices.notify_patient(appointment, event="cancelled", subject="Your appointment was cancelled",
+                               text=f"Your appointment on {when} was cancelled: {appointment.cancel_reason}. "
+                                    f"Please book a new time.",
+                               sms_text=f"Your appointment on {when} was cancelled. Please book a new time.")
+        if actor.id != appointment.doctor_id:
+            notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled: {when}.")
+    _after_change(appointment, "cancelled")
+    return appointment
+
+
+def appointment_reschedule(*, actor: User, appointment_id: int, starts_at: dt.datetime,
+                           doctor_id: int | None = None, reason: str | None = None,
+                           idempotency_key: str | None = None) -> Appointment:
+    """Move an appointment: the old one is cancelled and a new one booked, in one transaction."""
+    old = appointment_for(actor, appointment_id, lock=True)
+    if idempotency_key:
+        existing = _existing_for_key(idempotency_key, old.patient_id)
+        if existing is not None:
+            return existing
+    _check_may_change(actor, old, reason)
+    old.status = S.CANCELLED.value
+    old.cancel_reason = ("moved: " + (reason or "by the patient").strip())[:200]
+    old.cancelled_by_id = actor.id
+    db.session.flush()
+    new = appointment_book(actor=actor, patient_id=old.patient_id, doctor_id=doctor_id or old.doctor_id,
+                           starts_at=starts_at, mode=VisitMode(old.mode), reason=old.reason,
+                           idempotency_key=idempotency_key, rescheduled_from_id=old.id)
+    audit_access(patient_id=old.patient_id, action="appointment.move", target=f"appointment:{old.id}->{new.id}")
+    text_ = f"Your appointment on {notices.when_text(old)} has moved to {notices.when_text(new)} with {new.doctor.full_name}."
+    if actor.role == Role.PATIENT.value:
+        notices.notify_doctor(new, event="moved", text=f"Moved by the patient: {notices.when_text(old)} → {notices.when_text(new)}.")
+    notices.notify_patient(new, event="moved", subject="Your appointment has moved", text=text_)
+    _after_change(old, "cancelled")
+    return new
+
+
+# -- the day's flow ---------------------------------------------------------------------------------------
+
+FLOW = {
+    # action: (allowed from, to, who)
+    "check_in": ((S.BOOKED,), S.CHECKED_IN, (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)),
+    "start": ((S.BOOKED, S.CHECKED_IN), S.IN_CONSULTATION, (Role.DOCTOR.value,)),
+    "complete": ((S.CHECKED_IN, S.IN_CONSULTATION), S.COMPLETED, (Role.DOCTOR.value,)),
+    "no_show": ((S.BOOKED,), S.NO_SHOW, (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)),
+}
+
+
+def appointment_advance(*, actor: User, appointment_id: int, action: str) -> Appointment:
+    """Move an appointment along the day: check in, start, complete, or mark a no-show.
+    Repeating the same step (a double click) changes nothing and is not an error."""
+    if action not in FLOW:
+        raise NotFound("No such action.")
+    allowed_from, target, who = FLOW[action]
+    if actor.role not in who:
+        raise NotFound("No such appointment.")
+    appointment = appointment_for(actor, appointment_id, lock=True)
+    if appointment.status_enum == target:
+        return appointment
+    if appointment.status_enum not in allowed_from:
+        raise DomainError(f"This appointment is {appointment.status_enum.label.lower()}.")
+    now = clock.now()
+    day = to_local(appointment.starts_at).date()
+    if action in ("check_in", "start") and day != local_today():
+        raise DomainError("Only today's appointments can be checked in or started.")
+    if action == "no_show":
+        grace = dt.timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
+        if now < appointment.starts_at + grace:
+            raise DomainError(f"A patient can be marked absent {int(grace.total_seconds() // 60)} minutes after "
+                              f"the start, at {to_local(appointment.starts_at + grace):%H:%M}.")
+    appointment.status = target.value
+    if target == S.CHECKED_IN:
+        appointment.checked_in_at = now
+    elif target == S.IN_CONSULTATION:
+        appointment.started_at = now
+    elif target == S.COMPLETED:
+        appointment.completed_at = now
+    db.session.flush()
+    audit_access(patient_id=appointment.patient_id, action=f"appointment.{action}", target=f"appointment:{appointment.id}")
+    if target == S.CHECKED_IN and actor.id != appointment.doctor_id:
+        notices.notify_doctor(appointment, event="arrived", text=f"Arrived for {to_local(appointment.starts_at):%H:%M}.")
+    _after_change(appointment, action)
+    return appointment
+
+
+def appointment_reason_read(*, actor: User, appointment_id: int) -> str | None:
+    """The reason the patient gave: clinical, so reading it is audited."""
+    appointment = appointment_for(actor, appointment_id)
+    audit_access(patient_id=appointment.patient_id, action="appointment.reason.read", target=f"appointment:{appointment.id}")
+    return appointment.reason

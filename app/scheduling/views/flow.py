@@ -1,0 +1,58 @@
+"""Shared by the desk's and the doctor's pages: apply a step of the day's flow and answer
+htmx with the refreshed list, or a plain form post with a redirect."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template
+from flask_login import current_user
+
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import is_htmx_fragment_request
+from app.extensions import db
+from app.scheduling import services
+
+ACTIONS = {"check-in": "check_in", "start": "start", "complete": "complete", "no-show": "no_show"}
+DONE = {"check_in": "Checked in.", "start": "Visit started.", "complete": "Marked done.", "no_show": "Marked as no-show."}
+
+
+def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment: str, fragment_context):
+    action = ACTIONS.get(action_slug)
+    if action is None:
+        abort(404)
+    message, category = DONE[action], "success"
+    try:
+        services.appointment_advance(actor=current_user, appointment_id=appointment_id, action=action)
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        db.session.rollback()
+        message, category = error.message, "error"
+    if is_htmx_fragment_request():
+        response = render_template(fragment, notice=(message, category), **fragment_context())
+        return response, 200 if category == "success" else 422
+    flash(message, category)
+    return redirect(redirect_to, code=303)
+
+
+def cancel_page(appointment_id: int, *, done_url):
+    """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`."""
+    from flask import request, url_for
+
+    from app.core.htmx import render_form
+    from app.scheduling.forms import CancelForm
+
+    try:
+        appointment = services.appointment_for(current_user, appointment_id)
+    except NotFound:
+        abort(404)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.appointment_cancel(actor=current_user, appointment_id=appointment_id, reason=form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            form.reason.errors = list(form.reason.errors) + [error.message]
+            return render_form("scheduling/cancel.html", form=form, appointment=appointment, status=422)
+        flash("Appointment cancelled; the patient has been told.", "success")
+        return redirect(done_url(appointment), code=303)
+    return render_form("scheduling/cancel.html", form=form, appointment=appointment,
+                       status=422 if request.method == "POST" else 200)

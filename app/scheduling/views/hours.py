@@ -1,0 +1,95 @@
+"""The hours editor, shared by a doctor (their own) and an administrator (any doctor's)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request
+from sqlalchemy import select
+
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import render_form
+from app.extensions import db
+from app.scheduling import availability
+from app.scheduling.clinic_time import local_today
+from app.scheduling.forms import WEEKDAYS, ExceptionForm, WeeklyHoursForm
+from app.scheduling.models import AvailabilityException, ExceptionKind, WeeklyHours
+
+
+def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts=None, status=200):
+    hours = db.session.execute(
+        select(WeeklyHours).where(WeeklyHours.doctor_id == doctor.id).order_by(WeeklyHours.weekday, WeeklyHours.start)
+    ).scalars().all()
+    exceptions = db.session.execute(
+        select(AvailabilityException).where(AvailabilityException.doctor_id == doctor.id,
+                                            AvailabilityException.last_day >= local_today())
+        .order_by(AvailabilityException.first_day)
+    ).scalars().all()
+    if conflicts is None:
+        conflicts = availability.availability_conflicts(doctor_id=doctor.id)
+    return render_form("scheduling/hours.html", doctor=doctor, hours=hours, exceptions=exceptions, weekdays=WEEKDAYS,
+                       hours_form=hours_form or WeeklyHoursForm(formdata=None),
+                       exception_form=exception_form or ExceptionForm(formdata=None),
+                       conflicts=conflicts, urls=urls, status=status)
+
+
+def _attach(form, error: DomainError) -> None:
+    field = getattr(form, error.field or "", None)
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _after_change(conflicts, urls):
+    if conflicts:
+        flash(f"Saved. {len(conflicts)} booking{'s are' if len(conflicts) > 1 else ' is'} now outside your hours: "
+              f"move or cancel {'them' if len(conflicts) > 1 else 'it'} below.", "warning")
+    else:
+        flash("Saved.", "success")
+    return redirect(urls["page"], code=303)
+
+
+def show(doctor, urls):
+    return _page(doctor, urls)
+
+
+def save_hours(doctor, urls):
+    form = WeeklyHoursForm()
+    if not form.validate_on_submit():
+        return _page(doctor, urls, hours_form=form, status=422)
+    intervals = []
+    if form.start.data or form.end.data:
+        if not (form.start.data and form.end.data):
+            form.end.errors = list(form.end.errors) + ["Give both times, or neither to take the day off."]
+            return _page(doctor, urls, hours_form=form, status=422)
+        intervals.append(availability.HoursInput(form.start.data, form.end.data, form.slot_minutes.data or 15,
+                                                 form.break_start.data, form.break_end.data))
+    try:
+        conflicts = availability.weekly_hours_set(doctor_id=doctor.id, weekday=int(form.weekday.data), intervals=intervals)
+    except DomainError as error:
+        db.session.rollback()
+        _attach(form, error)
+        return _page(doctor, urls, hours_form=form, status=422)
+    return _after_change(conflicts, urls)
+
+
+def add_exception(doctor, urls):
+    form = ExceptionForm()
+    if not form.validate_on_submit():
+        return _page(doctor, urls, exception_form=form, status=422)
+    try:
+        conflicts = availability.exception_add(
+            doctor_id=doctor.id, kind=ExceptionKind(form.kind.data), first_day=form.first_day.data,
+            last_day=form.last_day.data, start=form.start.data, end=form.end.data,
+            slot_minutes=form.slot_minutes.data, note=form.note.data or None)
+    except DomainError as error:
+        db.session.rollback()
+        _attach(form, error)
+        return _page(doctor, urls, exception_form=form, status=422)
+    return _after_change(conflicts, urls)
+
+
+def remove_exception(doctor, urls, exception_id: int):
+    try:
+        conflicts = availability.exception_remove(doctor_id=doctor.id, exception_id=exception_id)
+    except NotFound:
+        abort(404)
+    return _after_change(conflicts, urls)

@@ -1,0 +1,220 @@
+"""Page-weight budget: every full page under 30 KB gzipped with its CSS and JS; an htmx partial under 5 KB.
+
+    make bench-weight      # or: .venv/bin/python tests/perf/page_weight.py
+
+Starts the app on a throwaway SQLite database with the demo data, fetches the login page and each
+role's home signed in as the demo accounts (through Flask's test client, no network), plus every
+stylesheet and script each page references; gzips each response (level 6, about what a web server
+sends) and sums them. Prints a table; exits 1 if any page is over budget.
+
+`measure_page()` and `measure_fragment()` are also used by tests/perf/test_page_weight_budget.py.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PAGE_BUDGET = 30 * 1024      # a full page with its CSS and JS, gzipped
+FRAGMENT_BUDGET = 5 * 1024   # an htmx partial, gzipped
+GZIP_LEVEL = 6
+
+DEMO_PASSWORD = "demo-password"
+DEMO_HOMES = [  # (label, email or None for anonymous, path)
+    ("login", None, "/login"),
+    ("patient home", "patient@demo.test", "/patient/"),
+    ("doctor home", "doctor@demo.test", "/doctor/"),
+    ("lab home", "lab@demo.test", "/lab/"),
+    ("pharmacy home", "pharmacist@demo.test", "/pharmacy/"),
+    ("reception home", "reception@demo.test", "/reception/"),
+    ("admin home", "admin@demo.test", "/admin/"),
+]
+
+
+def gzipped_size(body: bytes) -> int:
+    return len(gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
+
+
+class _AssetFinder(HTMLParser):
+    """Collects <link rel=stylesheet href> and <script src> URLs, in page order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.assets: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and "stylesheet" in (a.get("rel") or "").lower().split() and a.get("href"):
+            self.assets.append(a["href"])
+        elif tag == "script" and a.get("src"):
+            self.assets.append(a["src"])
+
+
+def referenced_assets(html: str) -> list[str]:
+    finder = _AssetFinder()
+    finder.feed(html)
+    return list(dict.fromkeys(finder.assets))
+
+
+@dataclass
+class Resource:
+    url: str
+    raw: int
+    gz: int
+
+
+@dataclass
+class PageWeight:
+    label: str
+    path: str
+    status: int
+    page: Resource
+    assets: list[Resource] = field(default_factory=list)
+
+    @property
+    def total_gz(self) -> int:
+        return self.page.gz + sum(a.gz for a in self.assets)
+
+    @property
+    def total_raw(self) -> int:
+        return self.page.raw + sum(a.raw for a in self.assets)
+
+
+def _fetch(client, url: str, headers: dict | None = None):
+    response = client.get(url, headers=headers or {})
+    body = response.get_data()
+    response.close()
+    return response.status_code, body
+
+
+def measure_page(client, path: str, label: str | None = None) -> PageWeight:
+    """The page at `path` (as `client` sees it) with every stylesheet and script it references."""
+    status, body = _fetch(client, path)
+    if status != 200:
+        raise AssertionError(f"GET {path} answered {status}, not 200")
+    weight = PageWeight(label or path, path, status, Resource(path, len(body), gzipped_size(body)))
+    for url in referenced_assets(body.decode("utf-8")):
+        if urlsplit(url).netloc:
+            raise AssertionError(f"{path} references an off-site asset {url} (no CDN)")
+        asset_status, asset = _fetch(client, url)
+        if asset_status != 200:
+            raise AssertionError(f"{path} references {url}, which answered {asset_status}")
+        weight.assets.append(Resource(url, len(asset), gzipped_size(asset)))
+    return weight
+
+
+def measure_fragment(client, path: str) -> Resource:
+    """An htmx partial: the response to a non-boosted htmx request."""
+    status, body = _fetch(client, path, headers={"HX-Request": "true"})
+    if status != 200:
+        raise AssertionError(f"GET {path} (htmx) answered {status}, not 200")
+    if b"<html" in body.lower():
+        raise AssertionError(f"GET {path} (htmx) answered a full page, not a fragment")
+    return Resource(path, len(body), gzipped_size(body))
+
+
+def sign_in(client, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign in through the login form, CSRF token included; raises if refused."""
+    html = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    if not match:
+        raise AssertionError("no CSRF token on /login")
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": match.group(1)})
+    if response.status_code != 303:
+        raise AssertionError(f"signing in as {email} answered {response.status_code}")
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1024:.1f}"
+
+
+def report(weights: list[PageWeight], fragments: list[Resource]) -> list[str]:
+    """Print the table; return the list of budget failures."""
+    failures = []
+    print(f"{'page':<18} {'path':<22} {'html raw':>9} {'html gz':>8} {'assets gz':>10} {'total gz':>9}  budget")
+    for w in weights:
+        ok = w.total_gz <= PAGE_BUDGET
+        assets_gz = sum(a.gz for a in w.assets)
+        print(f"{w.label:<18} {w.path:<22} {_kb(w.page.raw):>8}K {_kb(w.page.gz):>7}K {_kb(assets_gz):>9}K "
+              f"{_kb(w.total_gz):>8}K  {'ok' if ok else 'OVER ' + _kb(PAGE_BUDGET) + 'K'}")
+        if not ok:
+            failures.append(f"{w.label} ({w.path}): {_kb(w.total_gz)} KB gzipped > {_kb(PAGE_BUDGET)} KB")
+    assets = {urlsplit(a.url).path: a for w in weights for a in w.assets}
+    if assets:
+        print("\nassets (each counted in every page above that references it):")
+        for path, a in assets.items():
+            users = sum(1 for w in weights if any(urlsplit(x.url).path == path for x in w.assets))
+            print(f"  {path:<38} {_kb(a.raw):>7}K raw {_kb(a.gz):>7}K gz  ({users} of {len(weights)} pages)")
+    if fragments:
+        print("\nhtmx fragments (gzipped):")
+    for f in fragments:
+        ok = f.gz <= FRAGMENT_BUDGET
+        print(f"  {f.url:<38} {_kb(f.raw):>7}K raw {_kb(f.gz):>7}K gz  {'ok' if ok else 'OVER ' + _kb(FRAGMENT_BUDGET) + 'K'}")
+        if not ok:
+            failures.append(f"fragment {f.url}: {_kb(f.gz)} KB gzipped > {_kb(FRAGMENT_BUDGET)} KB")
+    return failures
+
+
+def demo_app(workdir: Path):
+    """The app on a new SQLite database in `workdir`, migrated and seeded with the demo data."""
+    from app import create_app
+    from app.core.migrate import upgrade_to_head
+    from app.demo import seed_demo
+    from app.extensions import db
+
+    url = f"sqlite:///{workdir / 'weight.sqlite3'}"
+    upgrade_to_head(url)
+    app = create_app({
+        "APP_ENV": "development", "DATABASE_URL": url, "REDIS_URL": None, "JOBS_IN_PROCESS": True,
+        "TESTING": True,  # no background job thread for a measurement
+        "SECRET_KEY": "page-weight-secret-key-0123456789abcdef", "SERVER_NAME": None,
+    })
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+    return app
+
+
+def _first_patient_id(app) -> int:
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.records.models import Patient
+
+    with app.app_context():
+        return db.session.execute(select(func.min(Patient.id))).scalar_one()
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="myafya-weight-") as tmp:
+        app = demo_app(Path(tmp))
+        weights = []
+        for label, email, path in DEMO_HOMES:
+            client = app.test_client()
+            if email:
+                sign_in(client, email)
+            weights.append(measure_page(client, path, label))
+        doctor = app.test_client()
+        sign_in(doctor, "doctor@demo.test")
+        weights.append(measure_page(doctor, f"/doctor/patients/{_first_patient_id(app)}", "doctor chart"))
+        fragments = [measure_fragment(doctor, "/doctor/patients/?q=ab"),
+                     measure_fragment(doctor, "/doctor/patients/?q=mw")]
+        failures = report(weights, fragments)
+    if failures:
+        print("\nOVER BUDGET:\n  " + "\n  ".join(failures))
+        return 1
+    print(f"\nall pages within {_kb(PAGE_BUDGET)} KB and fragments within {_kb(FRAGMENT_BUDGET)} KB gzipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""The page-weight budget as a test: sizes, not timings, so it belongs in the suite.
+
+Full page under 30 KB gzipped with its CSS and JS; an htmx partial under 5 KB (see DESIGN.md).
+`make bench-weight` prints the same measurement for every role's home on the demo data.
+"""
+from __future__ import annotations
+
+from app.accounts.models import Role
+from tests.perf.page_weight import FRAGMENT_BUDGET, PAGE_BUDGET, measure_fragment, measure_page
+
+
+def test_login_page_with_its_assets_is_under_budget(app):
+    weight = measure_page(app.test_client(), "/login")
+    kinds = {a.url.split("?")[0].rsplit(".", 1)[-1] for a in weight.assets}
+    assert {"css", "js"} <= kinds, weight.assets  # the measurement did find the stylesheet and scripts
+    assert weight.total_gz < PAGE_BUDGET, (weight.total_gz, weight.page, weight.assets)
+
+
+def test_doctor_home_with_its_assets_is_under_budget(signed_in):
+    browser, _ = signed_in(Role.DOCTOR)
+    weight = measure_page(browser.client, "/doctor/")
+    assert weight.total_gz < PAGE_BUDGET, (weight.total_gz, weight.page, weight.assets)
+
+
+def test_patient_search_fragment_is_under_budget(signed_in, make_patient):
+    # A full result list (the search shows at most 10), with long names and every detail shown.
+    for n in range(12):
+        make_patient(given_name=f"Abigail-Wanjiku {n}", family_name=f"Abdallah-Nyambura-Onyango{n:02d}",
+                     phone=f"+2547120{n:05d}")
+    browser, _ = signed_in(Role.DOCTOR)
+    fragment = measure_fragment(browser.client, "/doctor/patients/?q=ab")
+    assert b"Abdallah-Nyambura-Onyango" in browser.client.get("/doctor/patients/?q=ab",
+                                                              headers={"HX-Request": "true"}).get_data()
+    assert fragment.gz < FRAGMENT_BUDGET, fragment

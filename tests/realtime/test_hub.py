@@ -1,0 +1,89 @@
+"""The realtime hub: channels, who may listen, fan-out through Redis between processes."""
+from __future__ import annotations
+
+import uuid
+
+from app.accounts.models import Role
+from app.realtime.channels import CLINIC, may_listen
+from app.realtime.hub import Hub
+
+
+class _App:
+    def __init__(self, prefix: str) -> None:
+        self.config = {"REALTIME_PREFIX": prefix}
+
+
+def _hub(redis_client, prefix) -> Hub:
+    from app.extensions import jobs
+
+    hub = Hub()
+    saved = jobs.redis
+    jobs.redis = redis_client
+    try:
+        hub.init_app(_App(prefix))
+    finally:
+        jobs.redis = saved
+    return hub
+
+
+def test_an_event_published_by_one_hub_reaches_a_subscriber_of_another(app):
+    from app.extensions import jobs
+
+    prefix = f"test-rt-{uuid.uuid4().hex[:8]}:"
+    listener, publisher = _hub(jobs.redis, prefix), _hub(jobs.redis, prefix)
+    with listener.subscribe({"doctor:7"}) as subscription:
+        import time
+
+        deadline, event = time.monotonic() + 5, None
+        while event is None and time.monotonic() < deadline:  # the listener thread subscribes asynchronously
+            publisher.publish("doctor:7", {"type": "appointment", "id": 42})
+            event = subscription.get(timeout=0.3)
+        assert event == {"type": "appointment", "id": 42, "channel": "doctor:7"}
+        publisher.publish("doctor:8", {"type": "appointment", "id": 43})
+        assert subscription.get(timeout=0.5) is None  # not subscribed to doctor:8
+
+
+def test_without_redis_events_fan_out_in_process():
+    hub = Hub()
+    with hub.subscribe({CLINIC}) as first, hub.subscribe({CLINIC, "doctor:1"}) as second:
+        hub.publish(CLINIC, {"type": "appointment", "id": 1})
+        assert first.get(timeout=1)["id"] == 1
+        assert second.get(timeout=1)["id"] == 1
+    assert hub._subscribers == {}
+
+
+class _User:
+    def __init__(self, role: Role, user_id: int) -> None:
+        self.role, self.id = role.value, user_id
+
+
+def test_only_the_right_people_may_listen():
+    doctor, other_doctor = _User(Role.DOCTOR, 3), _User(Role.DOCTOR, 4)
+    reception, patient = _User(Role.RECEPTION, 5), _User(Role.PATIENT, 6)
+    assert may_listen(doctor, "doctor:3") and not may_listen(other_doctor, "doctor:3")
+    assert may_listen(reception, "doctor:3") and may_listen(reception, CLINIC)
+    assert not may_listen(patient, CLINIC) and not may_listen(patient, "doctor:3")
+    assert may_listen(patient, "patient:6") and not may_listen(patient, "patient:7")
+    assert not may_listen(doctor, "doctor:abc") and not may_listen(reception, "anything")
+
+
+def test_when_redis_drops_the_listener_every_subscriber_is_told_to_resync(app, redis_url):
+    """Events published while the listener was away are lost: the pages must re-fetch everything."""
+    import time
+
+    from redis import Redis
+
+    prefix = f"test-rt-{uuid.uuid4().hex[:8]}:"
+    own = Redis.from_url(redis_url)
+    listener, publisher = _hub(own, prefix), _hub(Redis.from_url(redis_url), prefix)
+    with listener.subscribe({"doctor:7"}) as first, listener.subscribe({"clinic"}) as second:
+        deadline, event = time.monotonic() + 5, None
+        while event is None and time.monotonic() < deadline:  # the listener thread is subscribed
+            publisher.publish("doctor:7", {"type": "probe"})
+            event = first.get(timeout=0.3)
+        assert event is not None
+        while first.get(timeout=0.2) is not None:
+            pass
+        own.connection_pool.disconnect()  # the listener's connection is cut
+        assert first.get(timeout=5) == {"type": "resync"}
+        assert second.get(timeout=1) == {"type": "resync"}

@@ -1,6 +1,8 @@
 """Template globals: asset URLs, the role's navigation, date formats."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_login import current_user
 
 from app.core.assets import asset_url
@@ -44,4 +46,6 @@ def register(app) -> None:
     app.jinja_env.filters["local_datetime"] = lambda d: local(d).strftime("%a %d %b %Y, %H:%M") if d else ""
     app.jinja_env.filters["local_time"] = lambda d: local(d).strftime("%H:%M") if d else ""
     app.jinja_env.filters["local_date_iso"] = lambda d: local(d).date().isoformat() if d else ""
+    # A compact UTC instant for form values (every slot button carries one: bytes count on 3G).
+    app.jinja_env.filters["instant"] = lambda d: d.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ") if d else ""
     app.jinja_env.filters["weekday_date"] = lambda d: d.strftime("%a %d %b") if d else ""

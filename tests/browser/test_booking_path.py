@@ -110,7 +110,7 @@ def book_first_free_time_today(page, server, c, *, reason: str, js: bool = True)
         c.today.strftime("%a %d %b"))
     if js:  # choosing the doctor and the day swapped the picker alone
         assert_not_reloaded(page)
-    first = page.locator("button.slot").first
+    first = page.locator(".slots > button").first
     time_shown = first.inner_text().strip()
     first.click()
     expect(page.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
@@ -276,9 +276,9 @@ def test_scheduling_pages_fit_a_phone(new_page, live_server, booked):
     patient = new_page(viewport=PHONE)
     sign_in(patient, server, c.account.email)
     patient.goto(server(f"/patient/appointments/book?doctor={c.doctor.id}&day={c.today.isoformat()}"))
-    expect(patient.locator("button.slot").first).to_be_visible()
+    expect(patient.locator(".slots > button").first).to_be_visible()
     assert_fits(patient, "booking-picker-360")
-    patient.locator("button.slot").first.click()
+    patient.locator(".slots > button").first.click()
     expect(patient.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
     assert_fits(patient, "booking-confirm-360")
     patient.goto(server("/patient/appointments/"))

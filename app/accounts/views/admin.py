@@ -22,7 +22,7 @@ def users():
         role = None
     return render_page_or_fragment("accounts/admin/users.html", "accounts/admin/_user_rows.html",
                                    people=queries.accounts_list(term=term, role=role), term=term, role=role,
-                                   role_labels={r.value: l for r, l in ROLE_LABELS.items()})
+                                   role_labels={r.value: label for r, label in ROLE_LABELS.items()})
 
 
 @bp.route("/invite", methods=["GET", "POST"])

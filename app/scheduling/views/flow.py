@@ -35,7 +35,7 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
 
 def cancel_page(appointment_id: int, *, done_url):
     """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`."""
-    from flask import request, url_for
+    from flask import request
 
     from app.core.htmx import render_form
     from app.scheduling.forms import CancelForm

@@ -1,7 +1,7 @@
 """The hours editor, shared by a doctor (their own) and an administrator (any doctor's)."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect
 from sqlalchemy import select
 
 from app.core.errors import DomainError, NotFound

@@ -7,7 +7,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql postgresql-client; fi
+if ! command -v pg_ctlcluster >/dev/null; then
+  apt_install postgresql postgresql-client
+  # A fresh Debian cluster asks for passwords on TCP; the throwaway test databases use trust on loopback.
+  hba="$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)"
+  sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main restart || true
+fi
 if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done

@@ -272,3 +272,13 @@ def test_the_day_picker_fragment_is_small(doctor, set_hours, patient_b):
     whole = browser.get(f"/patient/appointments/book?doctor={doctor.id}&day={MONDAY.isoformat()}",
                         headers={"HX-Request": "true", "HX-Target": "slot-picker"})
     assert "<html" not in whole.get_data(as_text=True) and 'id="slot-picker"' in whole.get_data(as_text=True)
+
+
+def test_the_desk_finds_a_patient_as_it_types_from_the_queue(signed_in, make_patient):
+    browser, _ = signed_in(Role.RECEPTION)
+    patient = make_patient(given_name="Zawadi", family_name="Kimani", phone="+254722111222")
+    page = browser.get("/reception/").get_data(as_text=True)
+    assert 'hx-get="/reception/patients/"' in page and 'id="patient-results"' in page
+    for term in ("Zaw", "kima", "722111", patient.mrn):
+        fragment = browser.get(f"/reception/patients/?q={term}", headers={"HX-Request": "true"}).get_data(as_text=True)
+        assert "<html" not in fragment and "Kimani" in fragment, term

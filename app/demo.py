@@ -70,6 +70,20 @@ def _account(email, full_name, role, speciality=None, fee_cents=None, site_id=No
                                 speciality=speciality, fee_cents=fee_cents, site_id=site_id)
 
 
+def _seed_referred_patient(dermatologist: User, now: dt.datetime) -> None:
+    """A patient only the dermatologist has seen: doctor@demo.test has no care relationship with
+    them, so their chart shows the emergency access form instead (every other demo chart opens)."""
+    patient = patient_create(given_name="Juma", family_name="Baraka", sex="male", phone="+254712000113",
+                             date_of_birth=dt.date(1979, 6, 14))
+    entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=dermatologist.id,
+              content={"substance": "Latex", "reaction": "contact dermatitis", "severity": "moderate"})
+    entry_add(patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=dermatologist.id,
+              content={"condition": "Chronic plaque psoriasis", "onset": "2021"})
+    entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=dermatologist.id,
+              recorded_at=now - dt.timedelta(days=40),
+              content={"text": "Plaques on elbows and knees, improving on topical treatment. Review in 3 months."})
+
+
 def seed_demo(*, only_if_empty: bool = False) -> bool:
     if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return False
@@ -123,5 +137,6 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
 
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
     seed_scheduling(doctors=doctors, patients=patients)
+    _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
     db.session.commit()
     return True

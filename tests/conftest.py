@@ -142,6 +142,32 @@ def make_patient(app):
     return make
 
 
+@pytest.fixture
+def care(app):
+    """care(doctor, patient, days_ago=30): a completed visit between them in the past, inserted
+    directly (booking refuses the past), so the doctor has a care relationship and the chart opens.
+    Takes users/patients or their ids."""
+    import datetime as dt
+
+    from app.core.clock import clock
+    from app.extensions import db
+    from app.scheduling.models import Appointment, AppointmentStatus
+
+    def make(doctor, patient, *, days_ago: int = 30) -> int:
+        starts_at = clock.now().replace(microsecond=0) - dt.timedelta(days=days_ago)
+        with app.app_context():
+            visit = Appointment(doctor_id=getattr(doctor, "id", doctor), patient_id=getattr(patient, "id", patient),
+                                starts_at=starts_at, ends_at=starts_at + dt.timedelta(minutes=20),
+                                status=AppointmentStatus.COMPLETED.value, reminder_stage=2, checked_in_at=starts_at,
+                                started_at=starts_at, completed_at=starts_at + dt.timedelta(minutes=20),
+                                created_at=starts_at - dt.timedelta(days=3))
+            db.session.add(visit)
+            db.session.commit()
+            return visit.id
+
+    return make
+
+
 class Browser:
     """A test client that signs in the way a person does and keeps the page's CSRF token."""
 

@@ -32,13 +32,21 @@ def _no_crash(response, label):
 
 
 @pytest.fixture
-def doctor(signed_in):
-    return signed_in(Role.DOCTOR)[0]
+def signed_in_doctor(signed_in):
+    return signed_in(Role.DOCTOR)
 
 
 @pytest.fixture
-def patient_id(make_patient):
-    return make_patient(phone="+254 712 345 678").id
+def doctor(signed_in_doctor):
+    return signed_in_doctor[0]
+
+
+@pytest.fixture
+def patient_id(make_patient, signed_in_doctor, care):
+    """A patient the signed-in doctor has seen: their chart is open to that doctor."""
+    patient = make_patient(phone="+254 712 345 678")
+    care(signed_in_doctor[1], patient)
+    return patient.id
 
 
 # -- search pages ---------------------------------------------------------------------------------

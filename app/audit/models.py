@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime
@@ -37,6 +37,9 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_patient", "patient_id", "occurred_at"),
         Index("ix_audit_events_actor", "actor_user_id", "occurred_at"),
+        # Emergency ("break the glass") rows, for review (migration 0003).
+        Index("ix_audit_events_emergency", "seq", postgresql_where=text("reason LIKE 'emergency:%'"),
+              sqlite_where=text("reason LIKE 'emergency:%'")),
     )
 
     def canonical(self) -> str:

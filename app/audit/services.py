@@ -21,6 +21,9 @@ from app.core.db import utcnow
 from app.extensions import db
 
 CARE = "care"
+# Emergency ("break the glass") access: the reason column reads "emergency: <why the doctor gave>".
+EMERGENCY_PREFIX = "emergency: "
+REASON_MAX = 120  # AuditEvent.reason's length
 
 
 @dataclasses.dataclass
@@ -55,7 +58,7 @@ def _pending(*, patient_id, action, target, outcome, reason) -> _Pending:
     actor_id, actor_role = _actor()
     return _Pending(
         occurred_at=utcnow(), actor_user_id=actor_id, actor_role=actor_role, patient_id=patient_id,
-        action=action, target=target, outcome=outcome, reason=reason[:120], ip=client_ip(),
+        action=action, target=target, outcome=outcome, reason=reason[:REASON_MAX], ip=client_ip(),
         path=request.path[:200] if has_request_context() else None,
     )
 
@@ -87,17 +90,31 @@ def audit_keep_reads_of_refused_request() -> None:
         session.close()
 
 
-def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
-    """Record a refused request. Committed on its own: the request's transaction will roll back."""
+def emergency_reason(why: str) -> str:
+    """The audit reason of an emergency access: "emergency: <why>", on one line, cut to fit the column."""
+    reason = EMERGENCY_PREFIX + " ".join(why.split())
+    return reason if len(reason) <= REASON_MAX else reason[:REASON_MAX - 1] + "…"
+
+
+def audit_now(*, patient_id: int | None, action: str, reason: str, target: str | None = None,
+              outcome: str = "allowed") -> int:
+    """Write one audit row now, in its own transaction, whatever becomes of the request's; returns
+    its seq. Raises if it cannot be written: then whatever it records must not happen."""
     session = db.new_session()
     try:
         session.info["audit_pending"] = [
-            _pending(patient_id=patient_id, action="access.denied", target=request.endpoint if has_request_context() else None,
-                     outcome="denied", reason=reason)
+            _pending(patient_id=patient_id, action=action, target=target, outcome=outcome, reason=reason)
         ]
         session.commit()
+        return session.info.pop("audit_last_seq")
     finally:
         session.close()
+
+
+def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
+    """Record a refused request. Committed on its own: the request's transaction will roll back."""
+    audit_now(patient_id=patient_id, action="access.denied", outcome="denied", reason=reason,
+              target=request.endpoint if has_request_context() else None)
 
 
 def _mac(key: bytes, event_row: AuditEvent) -> str:
@@ -136,6 +153,7 @@ def _write_pending_audit(session: Session) -> None:
         prev = row.mac
         session.add(row)
     head.last_seq, head.last_mac = seq, prev
+    session.info["audit_last_seq"] = seq
     session.flush()
 
 

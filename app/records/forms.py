@@ -5,10 +5,11 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation
 
 from app.core.forms import choices
 
+from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
 from app.records.models import EntryKind
 
 
@@ -75,6 +76,20 @@ def form_content(form) -> dict:
     if hasattr(form, "content"):
         return form.content()
     return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class EmergencyAccessForm(FlaskForm):
+    """Why a doctor with no care relationship must open this chart now (recorded and reviewed)."""
+
+    reason = TextAreaField(
+        "Why do you need this chart now?", filters=[_strip],
+        validators=[DataRequired("Say why you need this chart."),
+                    Length(min=EMERGENCY_REASON_MIN, max=EMERGENCY_REASON_MAX,
+                           message=f"Write between {EMERGENCY_REASON_MIN} and {EMERGENCY_REASON_MAX} characters.")])
 
 
 class WalkInForm(FlaskForm):

@@ -203,12 +203,13 @@ def test_savepoints_inside_the_transaction_neither_write_nor_lose_its_audit_rows
     assert verify(app).exit_code == 0
 
 
-def test_no_chart_is_shown_when_its_audit_row_cannot_be_written(app, signed_in, patient, monkeypatch):
+def test_no_chart_is_shown_when_its_audit_row_cannot_be_written(app, signed_in, patient, care, monkeypatch):
     with app.app_context():
         services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
                            recorded_by_id=None)
         db.session.commit()
     browser, doctor = signed_in(Role.DOCTOR)
+    care(doctor, patient)
     page = browser.get(f"/doctor/patients/{patient.id}")
     assert page.status_code == 200 and CANARY in page.get_data(as_text=True)
 
@@ -241,12 +242,13 @@ def test_a_refused_request_is_audited_as_denied(app, signed_in, patient):
     assert verify(app).exit_code == 0
 
 
-def test_a_chart_shown_again_with_a_form_error_is_audited(app, signed_in, patient):
+def test_a_chart_shown_again_with_a_form_error_is_audited(app, signed_in, patient, care):
     with app.app_context():
         services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
                            recorded_by_id=None)
         db.session.commit()
     browser, doctor = signed_in(Role.DOCTOR)
+    care(doctor, patient)
     page = f"/doctor/patients/{patient.id}"
     response = browser.post(f"{page}/entries/vitals", {"systolic": "900"}, page=page)
     assert response.status_code == 422 and CANARY in response.get_data(as_text=True)

@@ -63,8 +63,8 @@ def assert_fits_a_phone(page, name: str) -> None:
 
 
 @pytest.fixture
-def chart_patient(app, make_patient, make_user):
-    """A patient with a full chart (long words included), and the doctor who reads it."""
+def chart_patient(app, make_patient, make_user, care):
+    """A patient with a full chart (long words included), and the doctor who cares for them."""
     from app.extensions import db
     from app.records.services import entry_add
 
@@ -72,6 +72,7 @@ def chart_patient(app, make_patient, make_user):
     account = make_user(Role.PATIENT, email="nyokabi@example.test", full_name="Nyokabi Wanjiku-Mwangi-Onyango")
     patient = make_patient(given_name="Nyokabi", family_name="Wanjiku-Mwangi-Onyango", phone="+254712000101",
                            sex="female", user_id=account.id)
+    care(doctor, patient)
     entries = [
         (EntryKind.ALLERGY, {"substance": "Penicillin", "reaction": "hives and facial swelling", "severity": "severe"}),
         (EntryKind.ALLERGY, {"substance": "Sulfamethoxazole-trimethoprim", "reaction": "rash", "severity": "moderate"}),
@@ -180,3 +181,48 @@ def test_desktop_screenshots(page, live_server, chart_patient):
     expect(page.locator("#patient-banner")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     screenshot(page, "doctor-chart-1280")
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])
+def test_emergency_access_fits_a_phone_and_opens_the_chart(page, live_server, chart_patient, make_user):
+    """A doctor with no care relationship: the form, its error, then the chart under emergency access."""
+    _, patient = chart_patient
+    stranger = make_user(Role.DOCTOR, full_name="Dr. Stranger Kiprotich-Langat")
+    sign_in(page, live_server, stranger.email)
+    expect(page).to_have_url(live_server("/doctor/"))
+    page.goto(live_server(f"/doctor/patients/{patient.id}"))
+    expect(page.locator("#emergency-access h2")).to_have_text("Emergency access")
+    expect(page.locator("#patient-banner h1")).to_contain_text("Wanjiku-Mwangi-Onyango")
+    assert "Penicillin" not in page.content()
+    assert_fits_a_phone(page, "doctor-emergency-360")
+
+    page.locator("#reason").fill("urgent")
+    page.get_by_role("button", name="Open the chart for 60 minutes").click()
+    expect(page.locator("#reason-error")).to_have_text("Write between 10 and 300 characters.")
+    assert_fits_a_phone(page, "doctor-emergency-error-360")
+
+    page.locator("#reason").fill("Collapsed at the desk; need allergies and medicines before treating.")
+    page.get_by_role("button", name="Open the chart for 60 minutes").click()
+    expect(page.locator("#emergency-grant")).to_contain_text("Emergency access")
+    expect(page.locator("#patient-banner")).to_contain_text("Penicillin")
+    assert_fits_a_phone(page, "doctor-chart-emergency-360")
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])
+def test_audit_review_fits_a_phone(page, live_server, chart_patient, make_user):
+    from app.extensions import db
+    from app.records import access
+
+    doctor, patient = chart_patient
+    with live_server.app.test_request_context(f"/doctor/patients/{patient.id}/emergency-access"):
+        from flask_login import login_user
+
+        login_user(db.session.get(type(doctor), doctor.id))
+        access.emergency_grant(patient_id=patient.id, why="Seizure in the waiting room, no one with the patient.")
+        db.session.rollback()
+    admin = make_user(Role.ADMIN)
+    sign_in(page, live_server, admin.email)
+    page.goto(live_server("/admin/people/audit?emergency=1"))
+    expect(page.locator("#audit-rows tr.audit-emergency")).to_have_count(1)
+    expect(page.locator("#audit-rows")).to_contain_text("Seizure in the waiting room")
+    assert_fits_a_phone(page, "admin-audit-emergency-360")

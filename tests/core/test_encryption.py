@@ -70,10 +70,11 @@ def full_chart(app, make_user):
         return patient, doctor
 
 
-def test_no_clinical_content_is_readable_anywhere_in_the_database(app, full_chart, signed_in):
+def test_no_clinical_content_is_readable_anywhere_in_the_database(app, full_chart, signed_in, care):
     patient, _ = full_chart
     # the same content also arrives the way a doctor enters it, through the page
-    doctor_browser, _ = signed_in(Role.DOCTOR)
+    doctor_browser, doctor = signed_in(Role.DOCTOR)
+    care(doctor, patient)
     page = f"/doctor/patients/{patient.id}"
     response = doctor_browser.post(f"{page}/entries/note", {"text": f"Typed at the desk {CANARY}"}, page=page)
     assert response.status_code == 303

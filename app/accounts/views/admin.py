@@ -102,5 +102,7 @@ def audit():
     from app.audit.queries import audit_recent
 
     patient_id = request.args.get("patient", type=int)
+    emergency = request.args.get("emergency") == "1"  # only rows made under emergency access, to review them
     return render_page_or_fragment("accounts/admin/audit.html", "accounts/admin/_audit_rows.html",
-                                   events=audit_recent(patient_id=patient_id), patient_id=patient_id)
+                                   events=audit_recent(patient_id=patient_id, emergency=emergency),
+                                   patient_id=patient_id, emergency=emergency)

@@ -75,7 +75,11 @@ def register_extensions(app: Flask) -> None:
 def register_request_cycle(app: Flask) -> None:
     from app.accounts.sessions import enforce_idle_timeout
     from app.core.policies import enforce
-    from app.core.security import add_security_headers, install_converters, reject_nul_bytes
+    from app.core.security import (
+        add_security_headers,
+        install_converters,
+        reject_nul_bytes,
+    )
     from app.core.transactions import commit_or_fail
 
     install_converters(app)

@@ -60,14 +60,12 @@ def app(database_url, redis_url):
 def clean_state(request, app):
     """Every test starts with empty tables, an empty outbox queue and no backend overrides, with the
     process-wide services bound to the session app (a test may have made another app)."""
+    import app.models as _all_models  # noqa: F401
     from app import bind_services
+    from app.core.clock import clock
     from app.core.db import Base
     from app.extensions import db, jobs
     from app.notifications.backends import _overrides
-
-    import app.models as _all_models  # noqa: F401
-
-    from app.core.clock import clock
 
     clock.unfreeze()
     # Ids restart with every test and test runs share one Redis: each test gets its own key space.

@@ -24,8 +24,7 @@ from app.accounts.models import Role, TokenPurpose
 from app.core.policies import policy_for
 from app.extensions import csrf, db
 from tests.conftest import PASSWORD, Browser
-from tests.security_support import (UNSAFE_METHODS, audit_rows_since, rules, snapshot, table_differences,
-                                    url_for_rule)
+from tests.security_support import UNSAFE_METHODS, audit_rows_since, rules, snapshot, table_differences, url_for_rule
 
 NEW_PASSWORD = "a quite different secret 42"
 

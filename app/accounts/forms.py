@@ -3,11 +3,18 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
-
-from app.core.forms import choices
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 
 from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role
+from app.core.forms import choices
 
 # A plain shape check: clinic staff use local and test domains that strict validators refuse.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", message="Enter an email address, like name@example.com.")

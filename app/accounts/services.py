@@ -9,12 +9,25 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import (STAFF_ROLES, AccountToken, LoginThrottle, Role, StaffProfile, TokenPurpose, User,
-                                 new_session_token)
-from app.accounts.passwords import password_hash, password_needs_rehash, password_problem, password_verify
+from app.accounts.models import (
+    STAFF_ROLES,
+    AccountToken,
+    LoginThrottle,
+    Role,
+    StaffProfile,
+    TokenPurpose,
+    User,
+    new_session_token,
+)
+from app.accounts.passwords import (
+    password_hash,
+    password_needs_rehash,
+    password_problem,
+    password_verify,
+)
 from app.core.db import utcnow
-from app.core.links import external_url
 from app.core.errors import DomainError, NotFound
+from app.core.links import external_url
 from app.extensions import db
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue

@@ -44,8 +44,8 @@ def notification_queue(*, dedupe_key: str, channel: Channel, body: str, subject:
         session.add(note)
         session.flush()
     if not in_app:
-        from app.notifications.tasks import notification_deliver
         from app.extensions import jobs
+        from app.notifications.tasks import notification_deliver
 
         note_id, when = note.id, send_at
         on_commit(session, lambda: jobs.enqueue(notification_deliver, note_id, job_id=f"notification-{note_id}", at=when))

@@ -15,7 +15,13 @@ from app.core.db import on_commit
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.scheduling.clinic_time import local_to_utc, local_today, to_local
-from app.scheduling.models import (ACTIVE_STATUSES, Appointment, AvailabilityException, ExceptionKind, WeeklyHours)
+from app.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AvailabilityException,
+    ExceptionKind,
+    WeeklyHours,
+)
 from app.scheduling.slots import slots_invalidate, working_intervals
 
 MIN_SLOT, MAX_SLOT = 5, 240

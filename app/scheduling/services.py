@@ -23,8 +23,19 @@ from app.realtime.channels import CLINIC, doctor_channel, patient_channel
 from app.records.models import Patient
 from app.scheduling import notices
 from app.scheduling.clinic_time import local_today, to_local
-from app.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, VisitMode
-from app.scheduling.slots import MAX_DAYS_AHEAD, Slot, day_slots, nearest_free_slots, slots_invalidate
+from app.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    VisitMode,
+)
+from app.scheduling.slots import (
+    MAX_DAYS_AHEAD,
+    Slot,
+    day_slots,
+    nearest_free_slots,
+    slots_invalidate,
+)
 
 S = AppointmentStatus
 STAFF_WHO_BOOK = (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)

@@ -14,7 +14,13 @@ from sqlalchemy import select
 from app.core.clock import clock
 from app.extensions import cache, db
 from app.scheduling.clinic_time import day_bounds_utc, local_to_utc
-from app.scheduling.models import ACTIVE_STATUSES, Appointment, AvailabilityException, ExceptionKind, WeeklyHours
+from app.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AvailabilityException,
+    ExceptionKind,
+    WeeklyHours,
+)
 
 CACHE_SECONDS = 300
 MAX_DAYS_AHEAD = 90

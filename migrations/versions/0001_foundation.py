@@ -4,11 +4,11 @@ Revision ID: 0001_foundation
 Revises: 
 Create Date: 2026-11-23 21:19:15.172895
 """
-from alembic import op
 import sqlalchemy as sa
-import app.core.types
-import app.core.db
+from alembic import op
 
+import app.core.db
+import app.core.types
 
 revision = '0001_foundation'
 down_revision = None

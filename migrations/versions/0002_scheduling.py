@@ -4,11 +4,11 @@ Revision ID: 0002_scheduling
 Revises: 0001_foundation
 Create Date: 2026-11-23 21:27:21.233969
 """
-from alembic import op
 import sqlalchemy as sa
-import app.core.types
-import app.core.db
+from alembic import op
 
+import app.core.db
+import app.core.types
 
 revision = '0002_scheduling'
 down_revision = '0001_foundation'

@@ -15,8 +15,7 @@ from twilio.http.response import Response
 
 from app.extensions import db, jobs
 from app.notifications import tasks
-from app.notifications.backends import (ConsoleBackend, SmtpBackend, TwilioSmsBackend, backend_for,
-                                        override_backend)
+from app.notifications.backends import ConsoleBackend, SmtpBackend, TwilioSmsBackend, backend_for, override_backend
 from app.notifications.models import Channel, Notification
 from app.notifications.services import notification_queue
 

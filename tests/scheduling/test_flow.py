@@ -10,7 +10,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Channel
 from app.scheduling import queries
-from app.scheduling.services import (SlotTaken, appointment_advance, appointment_cancel, appointment_reschedule)
+from app.scheduling.services import SlotTaken, appointment_advance, appointment_cancel, appointment_reschedule
 from app.scheduling.slots import free_slots
 from tests.scheduling.conftest import MONDAY, TUESDAY, appointment, at, notifications
 

@@ -8,6 +8,7 @@ from app.accounts import queries, services
 from app.accounts.forms import InviteStaffForm, RoleForm
 from app.accounts.models import ROLE_LABELS, Role
 from app.core.errors import DomainError, NotFound
+from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.extensions import db
 
@@ -35,8 +36,7 @@ def invite():
                                   fee_cents=form.fee.data * 100 if form.fee.data is not None else None)
         except DomainError as error:
             db.session.rollback()
-            field = getattr(form, error.field or "", None)
-            (field.errors.append(error.message) if field is not None else form.form_errors.append(error.message))
+            show_error(form, error)
             return render_form("accounts/admin/invite.html", form=form, status=422)
         flash(f"Invitation sent to {form.email.data}.", "success")
         return redirect(url_for("admin.accounts.users"), code=303)

@@ -3,15 +3,31 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
-from app.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm, RegisterForm
+from app.accounts.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    RegisterForm,
+)
 from app.accounts.models import Role, TokenPurpose
 from app.accounts.sessions import idle_seconds_left, touch_session
 from app.audit.services import client_ip
 from app.core.errors import DomainError
+from app.core.forms import show_error
 from app.core.htmx import render_form
 from app.core.policies import public, signed_in
 from app.extensions import db
@@ -31,14 +47,6 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     return target
-
-
-def _field_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/")
@@ -125,7 +133,7 @@ def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str)
             services.token_redeem(raw_token=token, purpose=purpose, new_password=form.password.data)
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_error(form, error)
             return render_form(template, form=form, user=user, status=422)
         flash(done_message, "success")
         return redirect(url_for("accounts.login"), code=303)
@@ -160,7 +168,7 @@ def register():
                                   phone=form.phone.data or None)
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)
         flash("Your account is ready. Sign in to book your first visit.", "success")
         return redirect(url_for("accounts.login"), code=303)
@@ -178,7 +186,7 @@ def change_password():
                                      new_password=form.password.data)
         except DomainError as error:
             db.session.rollback()
-            _field_error(form, error)
+            show_error(form, error)
             return render_form("accounts/change_password.html", form=form, status=422)
         login_user(user, remember=False)  # this browser stays signed in with the new token; others are out
         touch_session()

@@ -12,6 +12,7 @@ from flask_login import current_user
 from app.audit.services import audit_denied
 from app.core.error_pages import render_error
 from app.core.errors import DomainError, NotFound
+from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.extensions import db
 from app.records import access, queries, services
@@ -110,11 +111,7 @@ def entry_add(patient_id: int, kind: str):
             abort(404)
         except DomainError as error:
             db.session.rollback()
-            field = getattr(form, error.field or "", None)
-            if field is not None:
-                field.errors = list(field.errors) + [error.message]
-            else:
-                form.form_errors.append(error.message)
+            show_error(form, error)
     return _chart_page(patient, reason=reason, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 
 from app.core.errors import DomainError, NotFound
+from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.extensions import db
 from app.records import queries, services
@@ -30,8 +31,7 @@ def new_patient():
                                               sex=form.sex.data or None, national_id=form.national_id.data or None)
         except DomainError as error:
             db.session.rollback()
-            field = getattr(form, error.field or "", None)
-            (field.errors.append(error.message) if field is not None else form.form_errors.append(error.message))
+            show_error(form, error)
             return render_form("records/reception/new_patient.html", form=form, status=422)
         flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")
         return redirect(url_for("reception.records.patient", patient_id=patient.id), code=303)

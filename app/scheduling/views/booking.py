@@ -13,7 +13,12 @@ from app.extensions import db
 from app.scheduling import queries, services
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
-from app.scheduling.views.picker import new_idempotency_key, parse_instant, picker_context, picker_fragment
+from app.scheduling.views.picker import (
+    new_idempotency_key,
+    parse_instant,
+    picker_context,
+    picker_fragment,
+)
 
 
 def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoint: str,

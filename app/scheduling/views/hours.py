@@ -5,6 +5,7 @@ from flask import abort, flash, redirect
 from sqlalchemy import select
 
 from app.core.errors import DomainError, NotFound
+from app.core.forms import show_error
 from app.core.htmx import render_form
 from app.extensions import db
 from app.scheduling import availability
@@ -28,14 +29,6 @@ def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts
                        hours_form=hours_form or WeeklyHoursForm(formdata=None),
                        exception_form=exception_form or ExceptionForm(formdata=None),
                        conflicts=conflicts, urls=urls, status=status)
-
-
-def _attach(form, error: DomainError) -> None:
-    field = getattr(form, error.field or "", None)
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def _after_change(conflicts, urls):
@@ -66,7 +59,7 @@ def save_hours(doctor, urls):
         conflicts = availability.weekly_hours_set(doctor_id=doctor.id, weekday=int(form.weekday.data), intervals=intervals)
     except DomainError as error:
         db.session.rollback()
-        _attach(form, error)
+        show_error(form, error)
         return _page(doctor, urls, hours_form=form, status=422)
     return _after_change(conflicts, urls)
 
@@ -82,7 +75,7 @@ def add_exception(doctor, urls):
             slot_minutes=form.slot_minutes.data, note=form.note.data or None)
     except DomainError as error:
         db.session.rollback()
-        _attach(form, error)
+        show_error(form, error)
         return _page(doctor, urls, exception_form=form, status=422)
     return _after_change(conflicts, urls)
 

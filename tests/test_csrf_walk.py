@@ -23,6 +23,7 @@ from __future__ import annotations
 from app.accounts.models import Role, TokenPurpose
 from app.core.policies import policy_for
 from app.extensions import csrf, db
+from app.notifications.models import DeliveryStatus, Notification
 from tests.conftest import PASSWORD, Browser
 from tests.security_support import UNSAFE_METHODS, audit_rows_since, rules, snapshot, table_differences, url_for_rule
 
@@ -55,7 +56,16 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
                           "severity": "severe"}, recorded_by_id=None)
         db.session.commit()
         entry_id = entry.id
+    with app.app_context():
+        failed = [Notification(dedupe_key=f"csrf-walk-{n}-{i}", channel="email", to_address="someone@example.test",
+                               body="A message that was refused.", status=DeliveryStatus.FAILED.value, attempts=1,
+                               last_error="recipient refused") for i in range(2)]
+        db.session.add_all(failed)
+        db.session.commit()
+        retry_id, dismiss_id = (note.id for note in failed)
     return {
+        "admin.notifications.retry": ({"notification_id": retry_id}, {}),
+        "admin.notifications.dismiss": ({"notification_id": dismiss_id}, {}),
         "accounts.login": ({}, {"email": "{email}", "password": PASSWORD}),
         "accounts.logout": ({}, {}),
         "accounts.switch_user": ({}, {}),
@@ -84,7 +94,8 @@ KNOWN_ENDPOINTS = ("accounts.login", "accounts.logout", "accounts.switch_user", 
                    "accounts.forgot_password", "accounts.reset_password", "accounts.accept_invite", "accounts.register",
                    "accounts.change_password", "admin.accounts.invite", "admin.accounts.person",
                    "admin.accounts.deactivate", "admin.accounts.reactivate", "admin.accounts.end_sessions",
-                   "doctor.records.entry_add", "doctor.records.entry_status")
+                   "doctor.records.entry_add", "doctor.records.entry_status", "admin.notifications.retry",
+                   "admin.notifications.dismiss")
 
 
 def _visitors(policy) -> list[Role | None]:

@@ -64,6 +64,8 @@ class User(Base):
     # Part of the login cookie: replacing it ends every session of this account at once.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # Failures older than the lockout window are forgotten: a few typos over weeks never lock anyone.
+    last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -101,7 +101,10 @@ def sign_in_check(*, email: str, password: str, ip: str) -> User:
         if throttle.failures >= cfg["LOGIN_MAX_FAILURES_PER_IP"]:
             throttle.locked_until = now + lockout
         if user is not None:
+            if user.last_failed_login_at is None or user.last_failed_login_at < now - lockout:
+                user.failed_logins = 0  # the earlier failures are outside the window: count afresh
             user.failed_logins += 1
+            user.last_failed_login_at = now
             if user.failed_logins >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
                 user.locked_until, user.failed_logins = now + lockout, 0
         raise SignInRefused(GENERIC_REFUSAL)

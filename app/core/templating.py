@@ -16,7 +16,7 @@ NAVIGATION = {
     "pharmacist": [("pharmacy.home", "Dispensing")],
     "reception": [("reception.home", "Front desk"), ("reception.records.patients", "Patients")],
     "admin": [("admin.home", "Clinic"), ("admin.accounts.users", "People"), ("admin.scheduling.doctors", "Doctors"),
-              ("admin.accounts.audit", "Audit")],
+              ("admin.accounts.audit", "Audit"), ("admin.notifications.outbox", "Outbox")],
 }
 
 

@@ -23,6 +23,11 @@ class DeliveryStatus(str, enum.Enum):
     SENT = "sent"
     FAILED = "failed"        # gave up after max attempts, or permanently refused
     UNCERTAIN = "uncertain"  # a worker died mid-send: not resent automatically, to never send twice
+    DISMISSED = "dismissed"  # failed or uncertain, and an administrator chose not to send it again
+
+
+# Rows an administrator reviews in the outbox (app/notifications/views/admin.py).
+REVIEW_STATUSES = (DeliveryStatus.FAILED.value, DeliveryStatus.UNCERTAIN.value)
 
 
 class Notification(Base):

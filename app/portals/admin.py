@@ -13,12 +13,15 @@ def build():
     @portal.route("/")
     def home():
         from app.accounts.queries import staff_counts
+        from app.notifications.services import outbox_review_count
 
-        return render_template("portals/admin/home.html", counts=staff_counts())
+        return render_template("portals/admin/home.html", counts=staff_counts(), outbox_review=outbox_review_count())
 
     from app.accounts.views.admin import bp as accounts_bp
+    from app.notifications.views.admin import bp as notifications_bp
     from app.scheduling.views.admin import bp as scheduling_bp
 
     portal.register_blueprint(accounts_bp)
     portal.register_blueprint(scheduling_bp)
+    portal.register_blueprint(notifications_bp)
     return portal

@@ -91,6 +91,44 @@ def test_a_successful_sign_in_resets_the_failure_count(app_ctx, make_user):
     assert sign_in(user.email).id == user.id
 
 
+def test_failures_older_than_the_window_stop_counting(app_ctx, make_user):
+    from app.core.clock import clock
+
+    user = make_user(Role.DOCTOR)
+    clock.freeze(utcnow().replace(microsecond=0))
+    limit = app_ctx_config("LOGIN_MAX_FAILURES_PER_ACCOUNT")
+    for _ in range(limit - 1):
+        with pytest.raises(services.SignInRefused):
+            sign_in(user.email, "wrong password here")
+        clock.advance(dt.timedelta(minutes=1))
+    assert fresh(user).last_failed_login_at == utcnow() - dt.timedelta(minutes=1)
+    # Weeks of occasional typos must not add up: past the window, the count starts afresh.
+    clock.advance(dt.timedelta(seconds=app_ctx_config("LOGIN_LOCKOUT_SECONDS") + 1))
+    with pytest.raises(services.SignInRefused) as refused:
+        sign_in(user.email, "wrong password here")
+    assert not isinstance(refused.value, services.AccountLocked)
+    stored = fresh(user)
+    assert (stored.failed_logins, stored.locked_until, stored.last_failed_login_at) == (1, None, utcnow())
+    assert sign_in(user.email).id == user.id
+
+
+def test_failures_within_the_window_still_lock(app_ctx, make_user):
+    from app.core.clock import clock
+
+    user = make_user(Role.DOCTOR)
+    clock.freeze(utcnow().replace(microsecond=0))
+    lockout = dt.timedelta(seconds=app_ctx_config("LOGIN_LOCKOUT_SECONDS"))
+    limit = app_ctx_config("LOGIN_MAX_FAILURES_PER_ACCOUNT")
+    for i in range(limit):  # spread out, but each within the window of the one before
+        if i:
+            clock.advance(lockout - dt.timedelta(minutes=1))
+        with pytest.raises(services.SignInRefused):
+            sign_in(user.email, "wrong password here")
+    assert fresh(user).locked_until == utcnow() + lockout
+    with pytest.raises(services.AccountLocked):
+        sign_in(user.email, PASSWORD)
+
+
 def test_the_default_limits_are_five_per_account_and_twenty_per_address(app):
     assert app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] == 5
     assert app.config["LOGIN_MAX_FAILURES_PER_IP"] == 20

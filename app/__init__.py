@@ -93,12 +93,14 @@ def register_request_cycle(app: Flask) -> None:
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
     from app.core.health import bp as health_bp
+    from app.notifications.views.inbox import bp as inbox_bp
     from app.portals import all_portals
     from app.realtime.views import bp as realtime_bp
     from app.scheduling.views.visit import bp as visit_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(inbox_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(visit_bp)
     for portal in all_portals():

@@ -7,10 +7,14 @@ from flask_login import current_user
 
 from app.core.assets import asset_url
 
+# Roles that receive in-app messages (doctors: new bookings, cancellations, arrivals) keep the link in view.
+ROLES_WITH_INBOX = {"doctor"}
+
 NAVIGATION = {
     "patient": [("patient.home", "Home"), ("patient.scheduling.appointments", "Appointments"),
                 ("patient.records.my_record", "My record")],
-    "doctor": [("doctor.home", "Today"), ("doctor.scheduling.week", "Week"), ("doctor.records.patients", "Patients"),
+    # (The week view is one tap from Today; the bar must fit one line on a phone.)
+    "doctor": [("doctor.home", "Today"), ("doctor.records.patients", "Patients"),
                ("doctor.scheduling.availability", "My hours")],
     "lab": [("lab.home", "Lab queue")],
     "pharmacist": [("pharmacy.home", "Dispensing")],
@@ -22,12 +26,19 @@ NAVIGATION = {
 
 def register(app) -> None:
     from app.accounts.models import ROLE_LABELS, Role
+    from app.notifications.services import inbox_unread_count
+
+    def _unread_messages() -> int:
+        # Called by the layout only: htmx fragments (the hot paths) never pay for this query.
+        return inbox_unread_count(user_id=current_user.id) if current_user.is_authenticated else 0
 
     @app.context_processor
     def layout_context():
         nav = NAVIGATION.get(current_user.role, []) if current_user.is_authenticated else []
         role_label = ROLE_LABELS[Role(current_user.role)] if current_user.is_authenticated else None
-        return {"nav_items": nav, "role_label": role_label, "clinic_name": app.config["CLINIC_NAME"],
+        return {"nav_items": nav, "role_label": role_label, "unread_messages": _unread_messages,
+                "inbox_in_nav": current_user.is_authenticated and current_user.role in ROLES_WITH_INBOX,
+                "clinic_name": app.config["CLINIC_NAME"],
                 "idle_timeout": app.config["IDLE_TIMEOUT_SECONDS"], "idle_warning": app.config["IDLE_WARNING_SECONDS"]}
 
     app.jinja_env.trim_blocks = True

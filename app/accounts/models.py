@@ -93,13 +93,6 @@ class User(Base):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_token}"
 
-    @property
-    def role_enum(self) -> Role:
-        return Role(self.role)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role != Role.PATIENT.value
 
 
 class SiteKind(str, enum.Enum):

@@ -14,6 +14,3 @@ class DomainError(Exception):
 class NotFound(DomainError):
     pass
 
-
-class PermissionDenied(DomainError):
-    pass

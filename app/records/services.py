@@ -7,6 +7,7 @@ import re
 import uuid
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.accounts.services import patient_account_register
 from app.audit.services import CARE, audit_access
@@ -97,7 +98,7 @@ def chart_read(*, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[C
     entries = db.session.execute(
         select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,
                                     ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
-        .order_by(ClinicalEntry.recorded_at.desc())
+        .order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by))
     ).scalars().all()
     audit_access(patient_id=patient_id, action="chart.read", reason=reason)
     chart: dict[EntryKind, list[ClinicalEntry]] = {kind: [] for kind in EntryKind}

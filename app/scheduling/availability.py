@@ -10,13 +10,14 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
 
 from app.core.db import on_commit
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.scheduling.clinic_time import local_to_utc, local_today, to_local
 from app.scheduling.models import (
-    ACTIVE_STATUSES,
+    ACTIVE_STATUS_VALUES,
     Appointment,
     AvailabilityException,
     ExceptionKind,
@@ -117,8 +118,8 @@ def availability_conflicts(*, doctor_id: int, horizon_days: int = 120) -> list[A
     upcoming = db.session.execute(
         select(Appointment).where(Appointment.doctor_id == doctor_id, Appointment.starts_at >= now,
                                   Appointment.starts_at < now + dt.timedelta(days=horizon_days),
-                                  Appointment.status.in_([s.value for s in ACTIVE_STATUSES]))
-        .order_by(Appointment.starts_at)
+                                  Appointment.status.in_(ACTIVE_STATUS_VALUES))
+        .order_by(Appointment.starts_at).options(selectinload(Appointment.patient))
     ).scalars().all()
     hours_by_day: dict[dt.date, list] = {}
     conflicts = []

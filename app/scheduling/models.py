@@ -80,7 +80,7 @@ STATUS_LABELS = {
 }
 # The statuses that hold the doctor's (and the patient's) time.
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION)
-ACTIVE_SQL = "status IN ('booked', 'checked_in', 'in_consultation')"
+ACTIVE_STATUS_VALUES = tuple(s.value for s in ACTIVE_STATUSES)
 
 
 class VisitMode(str, enum.Enum):

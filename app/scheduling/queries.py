@@ -11,7 +11,7 @@ from app.accounts.models import Role, StaffProfile, User
 from app.core.clock import clock
 from app.extensions import db
 from app.scheduling.clinic_time import day_bounds_utc
-from app.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus
+from app.scheduling.models import Appointment, AppointmentStatus
 
 S = AppointmentStatus
 
@@ -112,6 +112,3 @@ def no_show_rates(*, since: dt.datetime) -> tuple[NoShowRate, list[NoShowRate]]:
     clinic = NoShowRate("Clinic", sum(r.no_shows for r in per_doctor), sum(r.attended for r in per_doctor))
     return clinic, per_doctor
 
-
-def active_statuses() -> list[str]:
-    return [s.value for s in ACTIVE_STATUSES]

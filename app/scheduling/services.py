@@ -24,7 +24,7 @@ from app.records.models import Patient
 from app.scheduling import notices
 from app.scheduling.clinic_time import local_today, to_local
 from app.scheduling.models import (
-    ACTIVE_STATUSES,
+    ACTIVE_STATUS_VALUES,
     Appointment,
     AppointmentStatus,
     VisitMode,
@@ -122,7 +122,7 @@ def _serialize_on_postgres(doctor_id: int, patient_id: int) -> None:
 def _overlapping(*, column, value, slot: Slot, exclude_id: int | None = None) -> bool:
     query = select(Appointment.id).where(column == value, Appointment.starts_at < slot.ends_at,
                                          Appointment.ends_at > slot.starts_at,
-                                         Appointment.status.in_([s.value for s in ACTIVE_STATUSES]))
+                                         Appointment.status.in_(ACTIVE_STATUS_VALUES))
     if exclude_id:
         query = query.where(Appointment.id != exclude_id)
     return db.session.execute(query.limit(1)).first() is not None
@@ -293,6 +293,15 @@ FLOW = {
     "complete": ((S.CHECKED_IN, S.IN_CONSULTATION), S.COMPLETED, (Role.DOCTOR.value,)),
     "no_show": ((S.BOOKED,), S.NO_SHOW, (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)),
 }
+
+
+def appointment_actions(appointment: Appointment, *, role: str, offered: tuple[str, ...]) -> list[str]:
+    """The steps of the day's flow (among those a page offers) that `role` may take on this
+    appointment now. Offered on the appointment's own day only."""
+    if to_local(appointment.starts_at).date() != local_today():
+        return []
+    return [action for action in offered
+            if role in FLOW[action][2] and appointment.status_enum in FLOW[action][0]]
 
 
 def appointment_advance(*, actor: User, appointment_id: int, action: str) -> Appointment:

@@ -15,7 +15,7 @@ from app.core.clock import clock
 from app.extensions import cache, db
 from app.scheduling.clinic_time import day_bounds_utc, local_to_utc
 from app.scheduling.models import (
-    ACTIVE_STATUSES,
+    ACTIVE_STATUS_VALUES,
     Appointment,
     AvailabilityException,
     ExceptionKind,
@@ -109,7 +109,7 @@ def _busy(doctor_id: int, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]
     return db.session.execute(
         select(Appointment.starts_at, Appointment.ends_at).where(
             Appointment.doctor_id == doctor_id, Appointment.starts_at < end, Appointment.ends_at > start,
-            Appointment.status.in_([s.value for s in ACTIVE_STATUSES]))
+            Appointment.status.in_(ACTIVE_STATUS_VALUES))
     ).all()
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.core.clock import clock
 from app.extensions import db, jobs
@@ -41,6 +42,7 @@ def reminders_due_queue() -> int:
             Appointment.status == AppointmentStatus.BOOKED.value, Appointment.reminder_stage < len(offsets),
             Appointment.starts_at > now, Appointment.starts_at <= now + longest)
         .order_by(Appointment.starts_at).limit(BATCH).with_for_update(skip_locked=True)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.doctor))
     ).scalars().all()
     for appointment in due:
         # Only the latest reminder now due: a sweep that runs late (a worker was down) sends one, not a pair.

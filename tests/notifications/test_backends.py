@@ -16,8 +16,9 @@ from twilio.http.response import Response
 from app.extensions import db, jobs
 from app.notifications import tasks
 from app.notifications.backends import ConsoleBackend, SmtpBackend, TwilioSmsBackend, backend_for, override_backend
-from app.notifications.models import Channel, Notification
+from app.notifications.models import Channel
 from app.notifications.services import notification_queue
+from tests.notifications.rows import row
 
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
 AUTH_TOKEN = "test-auth-token"
@@ -67,11 +68,6 @@ def queue_sms(app, key="lab-result:1") -> int:
     return note.id
 
 
-def row(app, notification_id: int) -> Notification:
-    with app.app_context():
-        note = db.session.get(Notification, notification_id, populate_existing=True)
-        db.session.expunge(note)
-        return note
 
 
 def use_twilio(status: int, body: dict) -> RecordedTwilio:

@@ -16,6 +16,7 @@ from app.notifications.backends import PermanentFailure, override_backend
 from app.notifications.models import Channel, DeliveryStatus, Notification
 from app.notifications.services import notification_queue
 from tests.core.apps import another_app
+from tests.notifications.rows import row
 
 
 class RecordingBackend:
@@ -55,11 +56,6 @@ def queue_email(app, key="appointment-1:confirmed", **fields) -> int:
         return note.id
 
 
-def row(app, notification_id: int) -> Notification:
-    with app.app_context():
-        note = db.session.get(Notification, notification_id, populate_existing=True)
-        db.session.expunge(note)
-        return note
 
 
 def run_worker() -> None:

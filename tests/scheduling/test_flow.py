@@ -312,3 +312,21 @@ def test_the_admin_sees_no_show_rates(signed_in, app, doctor, patient_account, b
     page = browser.get("/admin/doctors/?days=30").get_data(as_text=True)
     rates = page[page.index('id="no-show-rates"'):]
     assert "<strong>50 %</strong>" in rates and doctor.full_name in rates
+
+
+def test_the_buttons_each_role_is_offered_follow_the_flow_rules(app_ctx, doctor, today, freeze):
+    from app.scheduling.services import appointment_actions
+
+    appointment_id, desk = today
+    desk_offers, doctor_offers = ("check_in", "no_show"), ("start", "complete", "no_show")
+    booked = appointment(appointment_id)
+    assert appointment_actions(booked, role="reception", offered=desk_offers) == ["check_in", "no_show"]
+    assert appointment_actions(booked, role="doctor", offered=doctor_offers) == ["start", "no_show"]
+    assert appointment_actions(booked, role="patient", offered=desk_offers) == []
+    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    db.session.commit()
+    arrived = appointment(appointment_id)
+    assert appointment_actions(arrived, role="reception", offered=desk_offers) == []
+    assert appointment_actions(arrived, role="doctor", offered=doctor_offers) == ["start", "complete"]
+    freeze(at(TUESDAY, 9))  # another day: nothing is offered on a past day's list
+    assert appointment_actions(arrived, role="doctor", offered=doctor_offers) == []

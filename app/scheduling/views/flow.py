@@ -11,7 +11,19 @@ from app.extensions import db
 from app.scheduling import services
 
 ACTIONS = {"check-in": "check_in", "start": "start", "complete": "complete", "no-show": "no_show"}
+SLUGS = {action: slug for slug, action in ACTIONS.items()}
+LABELS = {"check_in": "Check in", "start": "Start visit", "complete": "Mark done", "no_show": "No-show"}
 DONE = {"check_in": "Checked in.", "start": "Visit started.", "complete": "Marked done.", "no_show": "Marked as no-show."}
+
+
+def buttons_context(*, offered: tuple[str, ...]) -> dict:
+    """What a list needs to draw each appointment's flow buttons: the service decides which apply."""
+
+    def actions_for(appointment):
+        return [(SLUGS[a], LABELS[a]) for a in
+                services.appointment_actions(appointment, role=current_user.role, offered=offered)]
+
+    return {"actions_for": actions_for}
 
 
 def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment: str, fragment_context):

@@ -19,7 +19,8 @@ def queue_context() -> dict:
     today = local_today()
     columns = queries.clinic_queue(today)
     patient_ids = [a.patient_id for _, _, items in columns for a in items]
-    return {"today": today, "columns": columns, "no_shows": queries.no_show_counts(patient_ids)}
+    return {"today": today, "columns": columns, "no_shows": queries.no_show_counts(patient_ids),
+            **flow.buttons_context(offered=("check_in", "no_show"))}
 
 
 @bp.route("/queue")

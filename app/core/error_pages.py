@@ -44,8 +44,9 @@ def register(app) -> None:
         if isinstance(error, DataError):
             # The database refused a value (a number out of range, text too long for its column) that a
             # form or query string let through: the request was wrong, not the server. Logged to fix.
+            # The class only: the database's message may quote the value, which may be clinical.
             app.logger.warning("value refused by the database on %s %s: %s", request.method, request.path,
-                               (str(getattr(error, "orig", error)).splitlines() or [""])[0][:200])
+                               getattr(error, "orig", error).__class__.__name__)
             return render_error(400)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return render_error(500)

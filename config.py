@@ -45,6 +45,9 @@ def from_environment() -> dict:
         "BLIND_INDEX_KEY": _env("BLIND_INDEX_KEY", DEV_BLIND_INDEX_KEY),
         "AUDIT_KEY": _env("AUDIT_KEY", DEV_AUDIT_KEY),
         "SMTP_URL": _env("SMTP_URL"),
+        # Without SMTP/Twilio, development drops each message here as a file (never in production,
+        # where a missing provider only logs who was messaged).
+        "DEV_MAILBOX_DIR": None if production else _env("DEV_MAILBOX_DIR", str(INSTANCE_DIR / "dev-mail")),
         "MAIL_FROM": _env("MAIL_FROM", "MyAfya <no-reply@myafya.invalid>"),
         "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
         "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),

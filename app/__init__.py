@@ -38,6 +38,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_logging(app: Flask) -> None:
+    from app.core.logs import install_safe_log_records
+
+    install_safe_log_records()
     if not app.debug and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -120,11 +123,13 @@ def register_templates(app: Flask) -> None:
 
 
 def register_jobs(app: Flask) -> None:
+    from app.accounts.tasks import accounts_sweep
     from app.extensions import jobs
     from app.notifications.tasks import notifications_sweep
     from app.scheduling.tasks import reminders_sweep
 
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], notifications_sweep)
+    jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], accounts_sweep)
     jobs.every(app.config["REMINDER_SWEEP_SECONDS"], reminders_sweep)
     if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return

@@ -1,5 +1,12 @@
 """Every domain's models, imported once so Alembic and the CLI see the whole schema."""
-from app.accounts.models import AccountToken, LoginThrottle, Site, StaffProfile, User  # noqa: F401
+from app.accounts.models import (  # noqa: F401
+    AccountToken,
+    LoginThrottle,
+    PasswordResetRequest,
+    Site,
+    StaffProfile,
+    User,
+)
 from app.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401

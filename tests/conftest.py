@@ -44,6 +44,7 @@ def test_settings(database_url, redis_url, **extra) -> dict:
         "SECRET_KEY": "test-secret-key-0123456789abcdef0123456789",
         "PUBLIC_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
+        "DEV_MAILBOX_DIR": None,
     }
     settings.update(extra)
     return settings

@@ -400,3 +400,60 @@ def test_int_ids_in_urls_fit_the_database(app):
                  for name, converter in rule._converters.items()
                  if isinstance(converter, IntegerConverter) and (converter.max is None or converter.max > 2**31 - 1)]
     assert not unbounded, "int converters without the database bound: " + ", ".join(unbounded)
+
+
+# -- log lines nobody can forge ----------------------------------------------------------------------------
+
+def test_a_crlf_in_a_url_cannot_forge_a_log_line(app, caplog):
+    """Paths and headers put into log messages have their control characters escaped."""
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("app.test").warning("refused on %s %s", "GET", "/x\r\n2026-12-01 INFO admin signed in")
+        client = app.test_client()
+        client.get("/doctor/%0d%0aFORGED%20line")  # an anonymous request: logged nowhere, and no crash
+    lines = caplog.text.splitlines()
+    assert not any(line.startswith("2026-12-01 INFO admin") for line in lines)
+    assert "/x\\x0d\\x0a2026-12-01 INFO admin signed in" in caplog.text
+
+
+def test_the_error_log_escapes_the_request_path(app, database_url, redis_url, caplog):
+    """The unexpected-error log names the path: a CR/LF in it stays on one line."""
+    import logging
+
+    with fresh_app(app, database_url, redis_url) as broken:
+        @broken.route("/boom/<rest>")
+        @public
+        def boom(rest):
+            raise RuntimeError("boom")
+
+        with caplog.at_level(logging.ERROR):
+            response = broken.test_client().get("/boom/a%0d%0aFORGED-LINE")
+    assert response.status_code == 500
+    assert not any(line.startswith("FORGED-LINE") for line in caplog.text.splitlines())
+    assert "/boom/a\\x0d\\x0aFORGED-LINE" in caplog.text
+
+
+# -- dates far outside reason -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("born, accepted", [("0001-01-01", False), ("1850-06-01", False), ("2999-01-01", False),
+                                            ("1990-04-02", True)])
+def test_a_date_of_birth_far_outside_reason_is_refused_beside_the_field(signed_in, born, accepted):
+    desk, _ = signed_in(Role.RECEPTION)
+    response = desk.post("/reception/patients/new", {"given_name": "Baraka", "family_name": "Otieno",
+                                                     "date_of_birth": born}, page="/reception/patients/new")
+    body = _no_crash(response, f"date of birth {born}")
+    if accepted:
+        assert response.status_code == 303
+    else:
+        assert response.status_code == 422 and 'id="date_of_birth-error"' in body and f'value="{born}"' in body
+
+
+@pytest.mark.parametrize("first_day", ["9999-12-31", "2999-01-01"])
+def test_leave_in_a_far_year_is_refused_beside_the_field(signed_in, first_day):
+    doctor, _ = signed_in(Role.DOCTOR)
+    response = doctor.post("/doctor/appointments/availability/exceptions",
+                           {"kind": "leave", "first_day": first_day, "note": "away"}, page="/doctor/")
+    body = _no_crash(response, f"leave on {first_day}")
+    assert response.status_code == 422
+    assert 'id="first_day-error"' in body and "within the next two years" in body

@@ -13,8 +13,8 @@ from wtforms.validators import (
     Regexp,
 )
 
-from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role
-from app.core.forms import choices
+from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role, StaffProfile, User
+from app.core.forms import choices, fits
 
 # A plain shape check: clinic staff use local and test domains that strict validators refuse.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", message="Enter an email address, like name@example.com.")
@@ -37,7 +37,8 @@ class ForgotPasswordForm(FlaskForm):
 class NewPasswordForm(FlaskForm):
     password = PasswordField("New password", validators=[InputRequired("Choose a password."), Length(max=128)])
     confirm = PasswordField("Repeat the new password",
-                            validators=[InputRequired("Repeat the password."), EqualTo("password", "The two passwords differ.")])
+                            validators=[InputRequired("Repeat the password."), Length(max=128),
+                                        EqualTo("password", "The two passwords differ.")])
 
 
 class ChangePasswordForm(NewPasswordForm):
@@ -47,18 +48,18 @@ class ChangePasswordForm(NewPasswordForm):
 
 class RegisterForm(NewPasswordForm):
     full_name = StringField("Full name", filters=[_strip],
-                            validators=[DataRequired("Enter your name."), Length(min=2, max=120)])
-    email = EmailField("Email", validators=[InputRequired("Enter your email."), Length(max=254), EMAIL])
-    phone = StringField("Mobile phone", validators=[Optional(), PHONE])
+                            validators=[DataRequired("Enter your name."), fits(User.full_name, min=2)])
+    email = EmailField("Email", validators=[InputRequired("Enter your email."), fits(User.email), EMAIL])
+    phone = StringField("Mobile phone", validators=[Optional(), fits(User.phone), PHONE])
 
 
 class InviteStaffForm(FlaskForm):
     full_name = StringField("Full name", filters=[_strip],
-                            validators=[DataRequired("Enter their name."), Length(min=2, max=120)])
-    email = EmailField("Email", validators=[InputRequired("Enter their email."), Length(max=254), EMAIL])
+                            validators=[DataRequired("Enter their name."), fits(User.full_name, min=2)])
+    email = EmailField("Email", validators=[InputRequired("Enter their email."), fits(User.email), EMAIL])
     role = SelectField("Role", choices=choices([(r.value, ROLE_LABELS[r]) for r in STAFF_ROLES]),
                        validators=[InputRequired("Choose a role.")])
-    speciality = StringField("Speciality (doctors)", validators=[Optional(), Length(max=80)])
+    speciality = StringField("Speciality (doctors)", validators=[Optional(), fits(StaffProfile.speciality)])
     fee = IntegerField("Consultation fee, KES (doctors)",
                        validators=[Optional(), NumberRange(min=0, max=1_000_000, message="Enter a fee from 0 to 1,000,000.")])
 

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
+from app.core.types import EncryptedText
 
 
 class Role(str, enum.Enum):
@@ -63,10 +64,6 @@ class User(Base):
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of the login cookie: replacing it ends every session of this account at once.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    # Failures older than the lockout window are forgotten: a few typos over weeks never lock anyone.
-    last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -148,11 +145,31 @@ class AccountToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed sign-ins per client address, for the per-IP lockout."""
+    """Failed sign-ins counted per client address ("ip:<address>") and per typed email
+    ("email:<blind index>"). Emails are counted whether or not an account has them, so a lockout
+    says nothing about which addresses have accounts."""
 
     __tablename__ = "login_throttles"
 
-    ip: Mapped[str] = mapped_column(String(45), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Failures count while each comes within the lockout time of the one before.
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordResetRequest(Base):
+    """A "forgot password" form as it was sent, handled by a job after the request has answered.
+
+    The request writes this row and nothing else, whether or not the email has an account, so
+    the answer looks and takes the same either way; the job looks the account up and emails the
+    link. The typed email is kept encrypted, only until the request is handled."""
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str | None] = mapped_column(EncryptedText)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_password_reset_requests_pending", "handled_at", "requested_at"),)

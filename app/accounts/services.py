@@ -6,13 +6,14 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import (
     STAFF_ROLES,
     AccountToken,
     LoginThrottle,
+    PasswordResetRequest,
     Role,
     StaffProfile,
     TokenPurpose,
@@ -25,7 +26,8 @@ from app.accounts.passwords import (
     password_problem,
     password_verify,
 )
-from app.core.db import utcnow
+from app.core.crypto import keyring
+from app.core.db import on_commit, utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.links import external_url
 from app.extensions import db
@@ -66,52 +68,76 @@ def _lock_minutes(until: dt.datetime) -> int:
     return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
 
 
-def _ip_throttle(ip: str) -> LoginThrottle:
-    query = select(LoginThrottle).where(LoginThrottle.ip == ip).with_for_update()
+def ip_throttle_key(ip: str | None) -> str:
+    return f"ip:{ip or 'unknown'}"
+
+
+def email_throttle_key(email: str) -> str:
+    """Counted for any typed email, with or without an account: the key is a keyed hash, so the
+    table holds no addresses that nobody registered."""
+    return f"email:{keyring.blind_index(normalise_email(email))}"
+
+
+def _throttle(key: str) -> LoginThrottle:
+    query = select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
     row = db.session.execute(query).scalar_one_or_none()
     if row is None:
         try:
             with db.session.begin_nested():
-                db.session.add(LoginThrottle(ip=ip, failures=0, window_started_at=utcnow()))
+                db.session.add(LoginThrottle(key=key, failures=0, last_failure_at=utcnow()))
         except IntegrityError:
-            pass  # a sign-in from the same address created it at the same moment: use theirs
+            pass  # a sign-in with the same key created it at the same moment: use theirs
         row = db.session.execute(query).scalar_one()
     return row
 
 
-def sign_in_check(*, email: str, password: str, ip: str) -> User:
-    """The account for these credentials, or SignInRefused. Failures count per account and per IP;
-    the counts are written even though the caller's request fails, so the caller must commit."""
+def _count_failure(throttle: LoginThrottle, *, limit: int, lockout: dt.timedelta, now: dt.datetime) -> None:
+    if throttle.last_failure_at < now - lockout:
+        throttle.failures = 0  # a few typos over weeks never add up: only failures close together count
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    if throttle.failures >= limit:
+        throttle.locked_until, throttle.failures = now + lockout, 0
+
+
+def sign_in_check(*, email: str, password: str, ip: str | None) -> User:
+    """The account for these credentials, or SignInRefused. Failures count per address and per typed
+    email, with or without an account, so every refusal (locked or not) reads and takes the same for
+    an email that has an account and one that has none. The counts are written even though the
+    caller's request fails, so the caller must commit."""
     cfg = current_app.config
     now = utcnow()
-    throttle = _ip_throttle(ip or "unknown")
-    if throttle.locked_until and throttle.locked_until > now:
-        raise AccountLocked(LOCKED_MESSAGE.format(minutes=_lock_minutes(throttle.locked_until)))
+    # Always in this order (address, then email): two sign-ins never wait on each other's locks crosswise.
+    by_ip = _throttle(ip_throttle_key(ip))
+    by_email = _throttle(email_throttle_key(email))
+    locked = [t.locked_until for t in (by_ip, by_email) if t.locked_until and t.locked_until > now]
+    if locked:
+        raise AccountLocked(LOCKED_MESSAGE.format(minutes=_lock_minutes(max(locked))))
     user = db.session.execute(
-        select(User).where(func.lower(User.email) == normalise_email(email)).with_for_update()
+        select(User).where(func.lower(User.email) == normalise_email(email))
     ).scalar_one_or_none()
-    if user is not None and user.locked_until and user.locked_until > now:
-        raise AccountLocked(LOCKED_MESSAGE.format(minutes=_lock_minutes(user.locked_until)))
     valid = password_verify(user.password_hash if user else None, password)
     if not valid or user is None or not user.is_active_account:
         lockout = dt.timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
-        if throttle.window_started_at < now - lockout:
-            throttle.failures, throttle.window_started_at = 0, now
-        throttle.failures += 1
-        if throttle.failures >= cfg["LOGIN_MAX_FAILURES_PER_IP"]:
-            throttle.locked_until = now + lockout
-        if user is not None:
-            if user.last_failed_login_at is None or user.last_failed_login_at < now - lockout:
-                user.failed_logins = 0  # the earlier failures are outside the window: count afresh
-            user.failed_logins += 1
-            user.last_failed_login_at = now
-            if user.failed_logins >= cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"]:
-                user.locked_until, user.failed_logins = now + lockout, 0
+        _count_failure(by_ip, limit=cfg["LOGIN_MAX_FAILURES_PER_IP"], lockout=lockout, now=now)
+        _count_failure(by_email, limit=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], lockout=lockout, now=now)
         raise SignInRefused(GENERIC_REFUSAL)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    by_email.failures, by_email.locked_until = 0, None
+    user.last_login_at = now
     if password_needs_rehash(user.password_hash):
         user.password_hash = password_hash(password)
     return user
+
+
+def login_throttles_prune() -> int:
+    """Forget counts whose window and lock have both run out (the table would otherwise keep a row
+    for every email anyone ever typed wrongly)."""
+    now = utcnow()
+    window_start = now - dt.timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
+    return db.session.execute(
+        delete(LoginThrottle).where(LoginThrottle.last_failure_at < window_start,
+                                    or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now))
+    ).rowcount
 
 
 # -- passwords ---------------------------------------------------------------------------------
@@ -122,7 +148,7 @@ def password_set(*, user: User, new_password: str) -> None:
     if problem:
         raise DomainError(problem, field="password")
     user.password_hash = password_hash(new_password)
-    user.failed_logins, user.locked_until = 0, None
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == email_throttle_key(user.email)))
     sessions_end(user=user)
 
 
@@ -192,10 +218,38 @@ def _reset_recently_sent(user: User) -> bool:
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link if the account exists; say nothing either way (no account discovery)."""
-    user = user_by_email(email)
-    if user is None or not user.is_active_account or _reset_recently_sent(user):
-        return
+    """Take a "forgot password" form: the same row for any email, handled after commit by a job
+    (`password_reset_handle`), so neither the answer nor its timing tells whether an account exists."""
+    request_row = PasswordResetRequest(email=normalise_email(email))
+    db.session.add(request_row)
+    db.session.flush()
+    from app.accounts.tasks import password_reset_handle
+    from app.extensions import jobs
+
+    request_id = request_row.id
+    on_commit(db.session, lambda: jobs.enqueue(password_reset_handle, request_id,
+                                               job_id=f"password-reset-{request_id}"))
+
+
+RESET_REQUEST_STALE = dt.timedelta(hours=1)
+
+
+def password_reset_request_handle(*, request_id: int) -> bool:
+    """Email a reset link if the request's email has an active account (at most one email every few
+    minutes per account). True when a link was queued. Handles each request once, however often the
+    job and the sweep run it; the typed email is forgotten once handled."""
+    request_row = db.session.execute(
+        select(PasswordResetRequest).where(PasswordResetRequest.id == request_id,
+                                           PasswordResetRequest.handled_at.is_(None))
+        .with_for_update(skip_locked=True)
+    ).scalar_one_or_none()
+    if request_row is None:
+        return False
+    email, stale = request_row.email, request_row.requested_at < utcnow() - RESET_REQUEST_STALE
+    request_row.handled_at, request_row.email = utcnow(), None
+    user = user_by_email(email or "")
+    if stale or user is None or not user.is_active_account or _reset_recently_sent(user):
+        return False
     raw = _token_issue(user=user, purpose=TokenPurpose.PASSWORD_RESET,
                        ttl_seconds=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
     minutes = current_app.config["PASSWORD_RESET_TTL_SECONDS"] // 60
@@ -206,6 +260,21 @@ def password_reset_request(*, email: str) -> None:
         body=(f"Hello {user.full_name},\n\nTo choose a new password, open this link within {minutes} minutes:\n"
               f"{link}\n\nIf you did not ask for this, ignore this email: your password is unchanged."),
     )
+    return True
+
+
+def password_reset_requests_pending(*, limit: int = 100) -> list[int]:
+    return list(db.session.execute(
+        select(PasswordResetRequest.id).where(PasswordResetRequest.handled_at.is_(None))
+        .order_by(PasswordResetRequest.requested_at).limit(limit)
+    ).scalars())
+
+
+def password_reset_requests_prune() -> int:
+    """Handled requests are kept a day (for support questions), then deleted."""
+    return db.session.execute(
+        delete(PasswordResetRequest).where(PasswordResetRequest.handled_at < utcnow() - dt.timedelta(days=1))
+    ).rowcount
 
 
 # -- accounts and roles -----------------------------------------------------------------------------
@@ -224,17 +293,53 @@ def _account_add(user: User, taken_message: str) -> None:
         raise DomainError(taken_message, field="email") from None
 
 
-def patient_account_register(*, email: str, password: str, full_name: str, phone: str | None) -> User:
-    taken = "An account with this email already exists. Sign in or reset your password."
-    if _email_taken(email):
-        raise DomainError(taken, field="email")
+EXISTING_ACCOUNT_EMAIL_INTERVAL_MINUTES = 10
+
+
+def _existing_account_notice(user: User) -> None:
+    """Someone registered with an email that has an account: tell its owner, not the person at the form."""
+    bucket = int(utcnow().timestamp() // (EXISTING_ACCOUNT_EMAIL_INTERVAL_MINUTES * 60))
+    notification_queue(
+        dedupe_key=f"register-existing:{user.id}:{bucket}", channel=Channel.EMAIL, user_id=user.id,
+        to_address=user.email, subject="You already have a MyAfya account",
+        body=(f"Hello {user.full_name},\n\nSomeone, probably you, tried to create a new account with this email "
+              f"address, but you already have one.\nSign in here: {external_url('accounts.login')}\n"
+              f"Forgot your password? Choose a new one here: {external_url('accounts.forgot_password')}\n\n"
+              "If it was not you, you can ignore this email: nothing was changed."),
+    )
+
+
+def _welcome_notice(user: User) -> None:
+    notification_queue(
+        dedupe_key=f"welcome:{user.id}", channel=Channel.EMAIL, user_id=user.id, to_address=user.email,
+        subject=f"Welcome to {current_app.config['CLINIC_NAME']}",
+        body=(f"Hello {user.full_name},\n\nYour MyAfya account is ready. Sign in to book a visit:\n"
+              f"{external_url('accounts.login')}\n"),
+    )
+
+
+def patient_account_register(*, email: str, password: str, full_name: str, phone: str | None) -> User | None:
+    """A new patient account, or None when the email already has one. Either way an email goes to the
+    address (welcome / "you already have an account") and the same work is done (the password is
+    hashed in both cases), so the page and its timing tell nobody which emails have accounts."""
     problem = password_problem(password, email=email)
     if problem:
         raise DomainError(problem, field="password")
-    user = User(email=normalise_email(email), full_name=full_name.strip(), phone=phone, role=Role.PATIENT.value,
-                password_hash=password_hash(password))
-    _account_add(user, taken)
-    return user
+    hashed = password_hash(password)
+    existing = user_by_email(email)
+    if existing is None:
+        user = User(email=normalise_email(email), full_name=full_name.strip(), phone=phone, role=Role.PATIENT.value,
+                    password_hash=hashed)
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+        except IntegrityError:  # the same email registered at this very moment: theirs came first
+            existing = user_by_email(email)
+        else:
+            _welcome_notice(user)
+            return user
+    _existing_account_notice(existing)
+    return None
 
 
 def staff_invite(*, email: str, full_name: str, role: Role, invited_by: User, speciality: str | None = None,

@@ -128,3 +128,11 @@ def _run_on_commit(session: Session) -> None:
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop("on_commit", None)
+
+
+def column_length(attribute) -> int:
+    """The most characters a String column holds (forms take their maximum from it)."""
+    length = attribute.property.columns[0].type.length
+    if length is None:
+        raise TypeError(f"{attribute} has no length")
+    return length

@@ -1,7 +1,12 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+import datetime as dt
+
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
+
+from app.core.db import column_length
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -16,3 +21,31 @@ def show_error(form, error) -> None:
         field.errors = list(field.errors) + [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def fits(attribute, *, min: int = -1, message: str | None = None) -> Length:
+    """A Length validator whose maximum is the column's: what the form takes, the database holds."""
+    maximum = column_length(attribute)
+    return Length(min=min, max=maximum, message=message or (
+        f"Use at most {maximum} characters." if min < 1 else f"Use {min} to {maximum} characters."))
+
+
+class DateWithin:
+    """A date inside sensible bounds, as (days before today, days after today); None: no bound.
+    A date of birth in year 1 or leave in 9999 is a typo, and far dates overflow time arithmetic."""
+
+    def __init__(self, *, past_days: int | None, future_days: int | None, message: str) -> None:
+        self.past_days, self.future_days, self.message = past_days, future_days, message
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            return
+        today = dt.date.today()
+        if self.past_days is not None and field.data < today - dt.timedelta(days=self.past_days):
+            raise ValidationError(self.message)
+        if self.future_days is not None and field.data > today + dt.timedelta(days=self.future_days):
+            raise ValidationError(self.message)
+
+
+def date_of_birth_bounds() -> DateWithin:
+    return DateWithin(past_days=130 * 366, future_days=0, message="Enter a date of birth in the last 130 years.")

@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 log = logging.getLogger(__name__)
@@ -20,16 +22,28 @@ class PermanentFailure(Exception):
 
 
 class ConsoleBackend:
-    """Prints to the application log instead of sending: for `make run` with nothing configured."""
+    """Stands in for a provider when none is configured: logs who, what and when, never a subject or a
+    body (a message can hold clinical detail, and logs are read and kept widely). In development it
+    also drops the whole message into a mailbox folder (DEV_MAILBOX_DIR), so a developer can follow
+    a reset or invitation link."""
 
     name = "console"
 
-    def send(self, *, to: str, subject: str | None, body: str) -> str:
-        log.info("[console %s] to=%s subject=%s\n%s", self.channel, to, subject or "", body)
-        return "console"
-
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: str, mailbox_dir: str | None = None) -> None:
         self.channel = channel
+        self.mailbox_dir = mailbox_dir
+
+    def send(self, *, to: str, subject: str | None, body: str) -> str:
+        from app.notifications.services import mask_address
+
+        message_id = f"console-{uuid.uuid4().hex[:12]}"
+        log.info("[console %s] %s to %s, %d characters (not sent: no provider configured)", self.channel,
+                 message_id, mask_address(self.channel, to), len(body))
+        if self.mailbox_dir:
+            folder = Path(self.mailbox_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{message_id}.txt").write_text(f"To: {to}\nSubject: {subject or ''}\n\n{body}\n", encoding="utf-8")
+        return message_id
 
 
 class SmtpBackend:
@@ -115,4 +129,4 @@ def backend_for(channel: str, config) -> object:
         return SmtpBackend(config["SMTP_URL"], config["MAIL_FROM"])
     if channel == "sms" and config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"):
         return TwilioSmsBackend(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], config["TWILIO_FROM_NUMBER"])
-    return ConsoleBackend(channel)
+    return ConsoleBackend(channel, config.get("DEV_MAILBOX_DIR"))

@@ -22,9 +22,9 @@ from wtforms.validators import (
     StopValidation,
 )
 
-from app.core.forms import choices
+from app.core.forms import choices, date_of_birth_bounds, fits
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
-from app.records.models import EntryKind
+from app.records.models import EntryKind, Patient
 
 
 def _range(low, high):
@@ -109,11 +109,12 @@ class EmergencyAccessForm(FlaskForm):
 class WalkInForm(FlaskForm):
     """Everything the desk needs to register a patient who walks in, in under a minute."""
 
-    given_name = StringField("Given name(s)", validators=[InputRequired("Enter the given name."), Length(max=60)])
-    family_name = StringField("Family name", validators=[InputRequired("Enter the family name."), Length(max=60)])
-    phone = StringField("Mobile phone", validators=[Optional(), Length(max=20),
+    given_name = StringField("Given name(s)", validators=[InputRequired("Enter the given name."), fits(Patient.given_name)])
+    family_name = StringField("Family name", validators=[InputRequired("Enter the family name."),
+                                                         fits(Patient.family_name)])
+    phone = StringField("Mobile phone", validators=[Optional(), fits(Patient.phone),
                                                     Regexp(r"^\+?[0-9 ()-]{7,20}$", message="Enter a phone number, like +254 712 345 678.")])
-    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    date_of_birth = DateField("Date of birth", validators=[Optional(), date_of_birth_bounds()])
     sex = SelectField("Sex", choices=choices([("", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other")]),
                       validators=[Optional()])
     national_id = StringField("National ID (optional)", validators=[Optional(), Length(max=20)])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from app.accounts.services import patient_account_register
 from app.audit.services import CARE, audit_access
 from app.core.errors import DomainError, NotFound
+from app.core.db import column_length
 from app.extensions import db
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
 
@@ -37,6 +38,12 @@ def normalise_phone(phone: str | None) -> str | None:
     return digits or None
 
 
+def _check_phone(normalised: str | None) -> None:
+    """International numbers (E.164) have at most 15 digits, which the phone column holds."""
+    if normalised and (normalised.count("+") > 1 or len(normalised.lstrip("+")) > 15):
+        raise DomainError("Enter a phone number of at most 15 digits, like +254 712 345 678.", field="phone")
+
+
 def split_name(full_name: str) -> tuple[str, str]:
     parts = full_name.strip().split()
     if len(parts) < 2:
@@ -50,6 +57,8 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     given_name, family_name = given_name.strip(), family_name.strip()
     if not given_name:
         raise DomainError("Enter the patient's given name.", field="given_name")
+    phone = normalise_phone(phone)
+    _check_phone(phone)
     if date_of_birth and date_of_birth > dt.date.today():
         raise DomainError("The date of birth is in the future.", field="date_of_birth")
     if national_id:
@@ -59,7 +68,7 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
             raise DomainError("A patient with this national ID is already registered.", field="national_id")
     patient = Patient(
         mrn=f"tmp-{uuid.uuid4().hex[:14]}", given_name=given_name, family_name=family_name,
-        name_search=f"{given_name} {family_name}".casefold(), phone=normalise_phone(phone),
+        name_search=f"{given_name} {family_name}".casefold(), phone=phone,
         date_of_birth=date_of_birth, sex=sex, user_id=user_id,
         national_id=national_id or None, national_id_index=national_id or None,
     )
@@ -70,9 +79,18 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     return patient
 
 
-def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None) -> Patient:
-    user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone)
+def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None) -> Patient | None:
+    """The new patient, or None when the email already had an account (its owner is emailed instead:
+    the person at the form learns nothing about which emails have accounts)."""
     given, family = split_name(full_name)
+    if len(given) > column_length(Patient.given_name) or len(family) > column_length(Patient.family_name):
+        raise DomainError(f"Our records hold up to {column_length(Patient.given_name)} characters for the first "
+                          f"names and {column_length(Patient.family_name)} for the family name: shorten it.",
+                          field="full_name")
+    _check_phone(normalise_phone(phone))
+    user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone)
+    if user is None:
+        return None
     return patient_create(given_name=given, family_name=family, phone=phone, user_id=user.id)
 
 

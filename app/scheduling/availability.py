@@ -71,6 +71,10 @@ def weekly_hours_set(*, doctor_id: int, weekday: int, intervals: list[HoursInput
     return availability_conflicts(doctor_id=doctor_id)
 
 
+# Leave and extra hours are planned at most this far ahead (a year 9999 is a typo).
+PLANNING_HORIZON = dt.timedelta(days=2 * 366)
+
+
 def exception_add(*, doctor_id: int, kind: ExceptionKind, first_day: dt.date, last_day: dt.date | None = None,
                   start: dt.time | None = None, end: dt.time | None = None, slot_minutes: int | None = None,
                   note: str | None = None) -> list[Appointment]:
@@ -79,6 +83,8 @@ def exception_add(*, doctor_id: int, kind: ExceptionKind, first_day: dt.date, la
         raise DomainError("The last day comes before the first.", field="last_day")
     if first_day < local_today():
         raise DomainError("That date has passed.", field="first_day")
+    if first_day > local_today() + PLANNING_HORIZON:
+        raise DomainError("Enter a date within the next two years.", field="first_day")
     if (last_day - first_day).days > 366:
         raise DomainError("Enter at most a year at a time.", field="last_day")
     if (start is None) != (end is None):

@@ -55,7 +55,7 @@ class AvailabilityException(Base):
     start: Mapped[dt.time | None] = mapped_column(Time)   # None: the whole day
     end: Mapped[dt.time | None] = mapped_column(Time)
     slot_minutes: Mapped[int | None] = mapped_column(Integer)
-    note: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str | None] = mapped_column(EncryptedText)  # free text ("sick leave"): encrypted
 
     __table_args__ = (Index("ix_availability_exceptions_doctor_days", "doctor_id", "first_day", "last_day"),)
 
@@ -104,7 +104,7 @@ class Appointment(Base):
     video_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
-    cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedText)  # free text: may be clinical
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # 0: no reminder yet, 1: the day-before one is queued, 2: the short-lead one too.
     reminder_stage: Mapped[int] = mapped_column(Integer, default=0)

@@ -16,9 +16,12 @@ COOKIE = "myafya_session"
 
 @pytest.fixture
 def outbox(app):
-    """outbox() -> every queued email as dicts (to, subject, body), decrypted through the ORM."""
+    """outbox() -> every queued email as dicts (to, subject, body), decrypted through the ORM, once the
+    worker's sweep has handled what the requests left for it ("forgot password" requests)."""
+    from app.accounts.tasks import accounts_sweep
 
     def read(**filters) -> list[dict]:
+        accounts_sweep()
         with app.app_context():
             rows = db.session.execute(select(Notification).order_by(Notification.id)).scalars().all()
             return [{"to": n.to_address, "subject": n.subject, "body": n.body, "channel": n.channel,

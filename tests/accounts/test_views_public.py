@@ -51,9 +51,9 @@ def test_login_without_csrf_token_is_refused(browser, make_user):
 
 import datetime as dt  # noqa: E402
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from app.accounts.models import User  # noqa: E402
+from app.accounts.models import LoginThrottle, User  # noqa: E402
 from tests.accounts.conftest import is_signed_out, link_in, second_device, text  # noqa: E402
 
 NEW_PASSWORD = "a brand new sentence"
@@ -169,17 +169,25 @@ def test_a_patient_registers_and_gets_a_patient_record(app, browser):
     assert home.headers["Location"] == "/patient/"
 
 
-def test_registering_a_taken_email_says_so_beside_the_email(app, browser, make_user):
+def test_registering_a_taken_email_looks_exactly_like_a_new_registration(app, browser, make_user):
+    """Nobody learns from the form which emails have accounts: the same answer and next page, and the
+    owner of the email is told instead."""
     from app.extensions import db
+    from app.notifications.models import Notification
     from app.records.models import Patient
 
-    make_user(Role.DOCTOR, email="amina@example.test")
-    response = browser.post("/register", REGISTRATION)
-    assert response.status_code == 422
-    assert '<p class="error" id="email-error">An account with this email already exists.' in text(response)
+    owner = make_user(Role.PATIENT, email="amina@example.test")
+    taken = browser.post("/register", REGISTRATION)
+    fresh = _fresh_browser(app).post("/register", {**REGISTRATION, "email": "new-person@example.test"})
+    assert (taken.status_code, taken.headers["Location"]) == (fresh.status_code, fresh.headers["Location"]) == (303, "/login")
+    taken_page = browser.get("/login").get_data(as_text=True)
+    assert "If your account is new, you can sign in now." in taken_page and "already" not in taken_page
     with app.app_context():
-        assert db.session.execute(select(Patient)).first() is None
-        assert len(db.session.execute(select(User)).all()) == 1
+        assert db.session.execute(select(Patient).where(Patient.user_id == owner.id)).first() is None
+        assert db.session.execute(select(func.count()).select_from(User)).scalar_one() == 2
+        to_owner = db.session.execute(select(Notification).where(Notification.user_id == owner.id)).scalar_one()
+        assert to_owner.subject == "You already have a MyAfya account" and to_owner.to_address == owner.email
+    assert not _signs_in(app, "amina@example.test", NEW_PASSWORD)  # the owner's password is untouched
 
 
 def test_registering_with_different_passwords_is_refused(app, browser):
@@ -222,11 +230,23 @@ def test_five_failed_sign_ins_lock_the_account_for_the_lockout_time(app, browser
     assert locked.status_code == 422
     assert "Too many failed attempts. Try again in 15 minutes" in text(locked)
     assert browser.get("/doctor/").status_code == 302
-    # From another address too: the lock is on the account.
+    # From another address too: the lock is on the email.
     assert _attempts(_fresh_browser(app), user.email, PASSWORD, 1, ip="10.0.0.77")[0].status_code == 422
 
-    db_update(User, User.id == user.id, locked_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+    db_update(LoginThrottle, LoginThrottle.key.like("email:%"),
+              locked_until=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
     assert _attempts(browser, user.email, PASSWORD, 1)[0].status_code == 303
+
+
+def test_a_locked_email_reads_the_same_with_or_without_an_account(app, make_user):
+    user = make_user(Role.PATIENT)
+    pages = []
+    for email in (user.email, "no-account-here@example.test"):
+        attempts = _attempts(_fresh_browser(app), email, "wrong password here", 6, ip=f"10.0.1.{len(pages)}")
+        assert [r.status_code for r in attempts] == [422] * 6
+        pages.append([_message(r) for r in attempts])
+    assert pages[0] == pages[1]
+    assert "Too many failed attempts" in pages[0][-1]
 
 
 def test_twenty_failures_from_one_address_lock_it_for_every_account(app, browser, make_user):
@@ -238,6 +258,13 @@ def test_twenty_failures_from_one_address_lock_it_for_every_account(app, browser
     assert locked.status_code == 422 and "Too many failed attempts" in text(locked)
     elsewhere = _attempts(_fresh_browser(app), users[4].email, PASSWORD, 1, ip="10.0.0.10")[0]
     assert elsewhere.status_code == 303
+
+
+def _message(response) -> str:
+    """The refusal shown above the login form."""
+    import re
+
+    return " ".join(re.findall(r'<div class="alert" role="alert">(.*?)</div>', text(response), re.S))
 
 
 # -- password rehash on sign-in ------------------------------------------------------------------------------
@@ -411,3 +438,87 @@ def test_the_reset_form_cannot_flood_an_inbox(browser, make_user, outbox):
         response = browser.post("/forgot-password", {"email": user.email})
         assert response.status_code == 303
     assert len([m for m in outbox() if m["to"] == user.email]) == 1
+
+
+# -- nothing tells which emails have accounts -------------------------------------------------------------
+
+def _typical_ms(samples: list[float]) -> float:
+    """The lower quartile: what a request costs when the (shared, busy) machine is not in the way."""
+    import statistics
+
+    return statistics.quantiles(samples, n=4)[0] * 1000
+
+
+def _timed(post) -> float:
+    import time
+
+    started = time.perf_counter()
+    response = post()
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 303, response.status_code
+    return elapsed
+
+
+def test_forgot_password_takes_as_long_for_an_unknown_email_as_for_an_account(app, make_user):
+    """The request only records what was typed; the lookup and the email happen in a job afterwards."""
+    users = [make_user(Role.PATIENT) for _ in range(25)]
+    known, unknown = [], []
+    browser = _fresh_browser(app)
+    token = browser.csrf("/forgot-password")
+    for i, user in enumerate(users):  # interleaved, so drift on a busy machine hits both alike
+        for email, samples in ((user.email, known), (f"nobody{i}@clinic.test", unknown)):
+            samples.append(_timed(lambda: browser.client.post("/forgot-password",
+                                                              data={"email": email, "csrf_token": token})))
+    known_ms, unknown_ms = _typical_ms(known), _typical_ms(unknown)
+    assert abs(known_ms - unknown_ms) < max(2.0, 0.2 * unknown_ms), (known_ms, unknown_ms)
+
+
+def test_registering_takes_as_long_with_a_taken_email_as_with_a_new_one(app, make_user):
+    """Both hash the password (the slow part); a taken email gets its owner an email instead."""
+    owners = [make_user(Role.PATIENT) for _ in range(8)]
+    taken, new = [], []
+    for i, owner in enumerate(owners):
+        for email, samples in ((owner.email, taken), (f"someone-new{i}@example.test", new)):
+            browser = _fresh_browser(app)
+            token = browser.csrf("/register")
+            data = {**REGISTRATION, "email": email, "csrf_token": token}
+            samples.append(_timed(lambda: browser.client.post("/register", data=data)))
+    taken_ms, new_ms = _typical_ms(taken), _typical_ms(new)
+    assert abs(taken_ms - new_ms) < 0.25 * new_ms, (taken_ms, new_ms)
+
+
+# -- switch user and unsafe next= ---------------------------------------------------------------------------
+
+def test_switch_user_ends_the_session_on_the_server_like_sign_out(app, signed_in):
+    desk, user = signed_in(Role.RECEPTION)
+    copied = second_device(app, desk)  # someone copied the cookie before the hand-over
+    assert copied.get("/reception/").status_code == 200
+    response = desk.post("/switch-user", page="/reception/")
+    assert response.status_code == 303 and response.headers["Location"] == "/login?reason=switch"
+    assert is_signed_out(desk.get("/reception/"))
+    assert is_signed_out(copied.get("/reception/"))
+
+
+@pytest.mark.parametrize("target", ["/doctor/\r\nSet-Cookie: x=1", "/doctor/%0d%0a", "/doctor/\x7f", "/doctor/\t",
+                                    "https://evil.example/", "//evil.example/", "/\\evil.example", "/docto\u00e9r/",
+                                    "javascript:alert(1)", "/" + "a" * 5000])
+def test_an_unsafe_next_falls_back_to_the_home_page(browser, make_user, target):
+    user = make_user(Role.DOCTOR)
+    token = browser.csrf("/login")
+    response = browser.client.post("/login", query_string={"next": target},
+                                   data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    if target == "/doctor/%0d%0a":  # still percent-encoded: a harmless path on this site
+        assert location == target
+    else:
+        assert location == "/doctor/"
+    assert "\r" not in location and "\n" not in location
+
+
+def test_a_safe_next_is_followed(browser, make_user):
+    user = make_user(Role.DOCTOR)
+    token = browser.csrf("/login")
+    response = browser.client.post("/login?next=/doctor/patients/", data={"email": user.email, "password": PASSWORD,
+                                                                         "csrf_token": token})
+    assert response.status_code == 303 and response.headers["Location"] == "/doctor/patients/"

@@ -213,8 +213,31 @@ def test_the_configured_backend_is_chosen():
                                  "TWILIO_FROM_NUMBER": FROM_NUMBER})
     assert isinstance(twilio, TwilioSmsBackend) and twilio.from_number == FROM_NUMBER
     console = backend_for("sms", {})
-    assert isinstance(console, ConsoleBackend) and console.send(to="x", subject=None, body="b") == "console"
+    assert isinstance(console, ConsoleBackend) and console.send(to="x", subject=None, body="b").startswith("console-")
     override_backend("sms", "stand-in")
     assert backend_for("sms", {}) == "stand-in"
     override_backend("sms", None)
     assert isinstance(backend_for("sms", {}), ConsoleBackend)
+
+
+def test_the_stand_in_provider_logs_who_and_when_never_the_message(caplog, tmp_path):
+    body, subject = "Your visit was cancelled: chest pain, admitted", "About your chest pain"
+    with caplog.at_level("DEBUG"):
+        ConsoleBackend("email").send(to="amina@example.test", subject=subject, body=body)
+        ConsoleBackend("sms").send(to="+254712345678", subject=None, body=body)
+    logged = caplog.text
+    assert "chest pain" not in logged and "amina@example.test" not in logged and "+254712345678" not in logged
+    assert "[console email]" in logged and "am•••@example.test" in logged and "[console sms]" in logged
+    # In development the whole message goes to a mailbox folder instead, for following links.
+    ConsoleBackend("email", str(tmp_path)).send(to="amina@example.test", subject=subject, body=body)
+    [saved] = tmp_path.iterdir()
+    assert body in saved.read_text() and "To: amina@example.test" in saved.read_text()
+
+
+def test_production_has_no_development_mailbox(monkeypatch):
+    from config import from_environment
+
+    monkeypatch.setenv("APP_ENV", "production")
+    assert from_environment()["DEV_MAILBOX_DIR"] is None
+    monkeypatch.setenv("APP_ENV", "development")
+    assert from_environment()["DEV_MAILBOX_DIR"].endswith("dev-mail")

@@ -40,8 +40,8 @@ def home_url_for(user) -> str:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect."""
-    if not target:
+    """Only a plain path on this site: never an open redirect, never a header-splitting character."""
+    if not target or len(target) > 2000 or not target.isprintable() or not target.isascii():
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -71,30 +71,35 @@ def login():
             form.form_errors.append(refused.message)
             form.password.data = ""
             return render_form("accounts/login.html", form=form, status=422)
+        target = _safe_next(request.args.get("next")) or home_url_for(user)
         session.clear()  # a fresh session on sign-in: no fixation
         login_user(user, remember=False)
         touch_session()
-        return redirect(_safe_next(request.args.get("next")) or home_url_for(user), code=303)
+        return redirect(target, code=303)
     status = 422 if request.method == "POST" else 200
     return render_form("accounts/login.html", form=form, status=status, reason=request.args.get("reason"))
+
+
+def _sign_out() -> None:
+    """End the session on the server (a copied cookie stops working too) and forget it here."""
+    if current_user.is_authenticated:
+        services.sessions_end(user=current_user._get_current_object())
+    logout_user()
+    session.clear()
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    if current_user.is_authenticated:
-        services.sessions_end(user=current_user._get_current_object())
-    logout_user()
-    session.clear()
+    _sign_out()
     return redirect(url_for("accounts.login", reason="signed-out"), code=303)
 
 
 @bp.route("/switch-user", methods=["POST"])
 @public
 def switch_user():
-    """The shared desk's quick hand-over: this person out (this browser only), the login form ready."""
-    logout_user()
-    session.clear()
+    """The shared desk's quick hand-over: this person signed out exactly as by "Sign out", the login form ready."""
+    _sign_out()
     return redirect(url_for("accounts.login", reason="switch"), code=303)
 
 
@@ -154,6 +159,10 @@ def accept_invite(token: str):
                    "Your account is ready. Sign in with your new password.")
 
 
+REGISTERED_MESSAGE = ("Thank you. We have sent an email to the address you gave. "
+                      "If your account is new, you can sign in now.")
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @public
 def register():
@@ -170,7 +179,8 @@ def register():
             db.session.rollback()
             show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)
-        flash("Your account is ready. Sign in to book your first visit.", "success")
+        # The same answer whether the email was new or already had an account (its owner is emailed).
+        flash(REGISTERED_MESSAGE, "success")
         return redirect(url_for("accounts.login"), code=303)
     return render_form("accounts/register.html", form=form, status=422 if request.method == "POST" else 200)
 

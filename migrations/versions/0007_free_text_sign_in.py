@@ -55,14 +55,7 @@ def upgrade() -> None:
 
     # Sign-in failures are counted per address and per typed email (with or without an account) in
     # one table; the per-account counters on users go. The counts are transient: none is carried over.
-    op.drop_table('login_throttles')
-    op.create_table('login_throttles',
-    sa.Column('key', sa.String(length=80), nullable=False),
-    sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('last_failure_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('locked_until', app.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttles'))
-    )
+    _replace_login_throttles(key=sa.Column('key', sa.String(length=80), nullable=False), since='last_failure_at')
     with op.batch_alter_table('users') as batch_op:
         batch_op.drop_column('failed_logins')
         batch_op.drop_column('last_failed_login_at')
@@ -79,6 +72,15 @@ def upgrade() -> None:
     op.create_index('ix_password_reset_requests_pending', 'password_reset_requests', ['handled_at', 'requested_at'])
 
 
+def _replace_login_throttles(*, key: sa.Column, since: str) -> None:
+    op.drop_table('login_throttles')
+    op.create_table('login_throttles', key,
+                    sa.Column('failures', sa.Integer(), nullable=False),
+                    sa.Column(since, app.core.db.UTCDateTime(timezone=True), nullable=False),
+                    sa.Column('locked_until', app.core.db.UTCDateTime(timezone=True), nullable=True),
+                    sa.PrimaryKeyConstraint(key.name, name=op.f('pk_login_throttles')))
+
+
 def _restore_email_index() -> None:
     if op.get_bind().dialect.name == 'sqlite':
         # Batch mode copies the table on SQLite and cannot reflect the expression index: put it back.
@@ -93,13 +95,6 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column('last_failed_login_at', app.core.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('locked_until', app.core.db.UTCDateTime(timezone=True), nullable=True))
     _restore_email_index()
-    op.drop_table('login_throttles')
-    op.create_table('login_throttles',
-    sa.Column('ip', sa.String(length=45), nullable=False),
-    sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('window_started_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('locked_until', app.core.db.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('ip', name=op.f('pk_login_throttles'))
-    )
+    _replace_login_throttles(key=sa.Column('ip', sa.String(length=45), nullable=False), since='window_started_at')
     for table, column, length in FREE_TEXT:
         _convert(table, column, encrypt=False, length=length)

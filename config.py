@@ -32,6 +32,10 @@ def _int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+def _flag(name: str) -> bool:
+    return (_env(name) or "").lower() in ("1", "true", "yes", "on")
+
+
 def from_environment() -> dict:
     """Settings read from the process environment."""
     app_env = _env("APP_ENV", "development")
@@ -44,6 +48,11 @@ def from_environment() -> dict:
         "FERNET_KEYS": [k.strip() for k in _env("FERNET_KEYS", DEV_FERNET_KEY).split(",") if k.strip()],
         "BLIND_INDEX_KEY": _env("BLIND_INDEX_KEY", DEV_BLIND_INDEX_KEY),
         "AUDIT_KEY": _env("AUDIT_KEY", DEV_AUDIT_KEY),
+        # Signed checkpoints of the audit chain's tail, appended to a file the database cannot rewrite
+        # (production: an append-only volume or a `chattr +a` file; see README, Operations).
+        "AUDIT_CHECKPOINT_PATH": _env("AUDIT_CHECKPOINT_PATH", str(INSTANCE_DIR / "audit-checkpoints.jsonl")),
+        "AUDIT_CHECKPOINT_SECONDS": _int("AUDIT_CHECKPOINT_SECONDS", 300),
+        "AUDIT_CHECKPOINT_EMAIL": _flag("AUDIT_CHECKPOINT_EMAIL"),  # also email each one to the admins
         "SMTP_URL": _env("SMTP_URL"),
         # Without SMTP/Twilio, development drops each message here as a file (never in production,
         # where a missing provider only logs who was messaged).

@@ -124,6 +124,7 @@ def register_templates(app: Flask) -> None:
 
 def register_jobs(app: Flask) -> None:
     from app.accounts.tasks import accounts_sweep
+    from app.audit.tasks import audit_checkpoint_sweep
     from app.extensions import jobs
     from app.notifications.tasks import notifications_sweep
     from app.scheduling.tasks import reminders_sweep
@@ -131,6 +132,7 @@ def register_jobs(app: Flask) -> None:
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], notifications_sweep)
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], accounts_sweep)
     jobs.every(app.config["REMINDER_SWEEP_SECONDS"], reminders_sweep)
+    jobs.every(app.config["AUDIT_CHECKPOINT_SECONDS"], audit_checkpoint_sweep)
     if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return
     started = []

@@ -56,16 +56,35 @@ def register(app) -> None:
 
     @app.cli.command("audit-verify")
     def audit_verify_command():
-        """Check the audit trail's chain; name the first altered or missing row."""
-        from app.audit.services import audit_chain_verify
+        """Check the audit trail's chain and its checkpoints; name what was altered or is missing.
+        If all is intact, append a fresh checkpoint."""
+        from app.audit.checkpoints import audit_verify
+        from app.extensions import db
 
-        report = audit_chain_verify()
-        if report.ok:
-            click.echo(f"audit trail intact: {report.checked} rows verified")
-            return
-        click.echo(f"AUDIT TRAIL BROKEN at row {report.first_bad_seq}: {report.problem} "
-                   f"({report.checked} rows verified before it)", err=True)
-        sys.exit(1)
+        result = audit_verify()
+        db.session.commit()  # the checkpoint's email to the admins, if they get one
+        chain = result.chain
+        if result.ok:
+            click.echo(f"audit trail intact: {chain.checked} rows verified")
+        elif chain.ok:
+            click.echo(f"{chain.checked} rows link up, but:", err=True)
+        else:
+            click.echo(f"AUDIT TRAIL BROKEN at row {chain.first_bad_seq}: {chain.problem} "
+                       f"({chain.checked} rows verified before it)", err=True)
+        for line in result.bad_lines:
+            click.echo(f"CHECKPOINT FILE ALTERED: line {line} of {result.path} is not a checkpoint this "
+                       f"application signed (something else wrote to the file)", err=True)
+        for problem in result.problems:
+            click.echo(f"AUDIT TRAIL BROKEN: {problem}", err=True)
+        if result.write_error:
+            click.echo(f"could not write a checkpoint to {result.path}: {result.write_error}", err=True)
+        if not result.ok:
+            sys.exit(1)
+        if result.anchor is None:
+            click.echo(f"no earlier checkpoint in {result.path}")
+        else:
+            click.echo(f"matches the checkpoint of {result.anchor.at} (row {result.anchor.seq})")
+        click.echo(f"checkpoint written: row {result.written.seq} to {result.path}")
 
     @app.cli.command("worker")
     def worker_command():

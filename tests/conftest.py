@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
@@ -12,6 +13,7 @@ from app.accounts.passwords import password_hash
 
 PASSWORD = "correct horse battery"
 _HASH = None
+_CHECKPOINTS = tempfile.mkdtemp(prefix="myafya-test-audit-")
 
 
 def _required(name: str) -> str:
@@ -45,6 +47,8 @@ def test_settings(database_url, redis_url, **extra) -> dict:
         "PUBLIC_BASE_URL": "http://localhost",
         "SERVER_NAME": None,
         "DEV_MAILBOX_DIR": None,
+        # Never the checkout's instance/ (clean_state gives the session app one per test).
+        "AUDIT_CHECKPOINT_PATH": os.path.join(_CHECKPOINTS, f"{uuid.uuid4().hex}.jsonl"),
     }
     settings.update(extra)
     return settings
@@ -58,7 +62,7 @@ def app(database_url, redis_url):
 
 
 @pytest.fixture(autouse=True)
-def clean_state(request, app):
+def clean_state(request, app, tmp_path):
     """Every test starts with empty tables, an empty outbox queue and no backend overrides, with the
     process-wide services bound to the session app (a test may have made another app)."""
     import app.models as _all_models  # noqa: F401
@@ -71,7 +75,8 @@ def clean_state(request, app):
     clock.unfreeze()
     # Ids restart with every test and test runs share one Redis: each test gets its own key space.
     suffix = uuid.uuid4().hex[:8]
-    app.config.update(CACHE_PREFIX=f"test-cache-{suffix}:", REALTIME_PREFIX=f"test-rt-{suffix}:")
+    app.config.update(CACHE_PREFIX=f"test-cache-{suffix}:", REALTIME_PREFIX=f"test-rt-{suffix}:",
+                      AUDIT_CHECKPOINT_PATH=str(tmp_path / "audit-checkpoints.jsonl"))
     bind_services(app)
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:

@@ -3,6 +3,9 @@
 `audit_access` stages a row on the current session; the rows are chained and inserted just
 before that session commits, in the same transaction as the read or write they describe. If they
 cannot be written the commit fails, and the request answers with an error instead of the data.
+
+A reason is given as one text, "care" or "emergency: <why>": the category is stored plain and
+anything after the first ": " is free text, stored encrypted (see app/audit/models.py).
 """
 from __future__ import annotations
 
@@ -11,19 +14,24 @@ import datetime as dt
 import hashlib
 import hmac
 
+from cryptography.fernet import InvalidToken
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, select
+from sqlalchemy import LargeBinary, event, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from app.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
+from app.audit.models import GENESIS_MAC, MAC_FIELDS, AuditChainHead, AuditEvent, canonical, reason_split
+from app.core.crypto import keyring
 from app.core.db import utcnow
 from app.extensions import db
 
 CARE = "care"
-# Emergency ("break the glass") access: the reason column reads "emergency: <why the doctor gave>".
-EMERGENCY_PREFIX = "emergency: "
-REASON_MAX = 120  # AuditEvent.reason's length
+# Emergency ("break the glass") access: the reason "emergency: <why the doctor gave>", stored as the
+# category "emergency" and the doctor's words, encrypted.
+EMERGENCY = "emergency"
+EMERGENCY_PREFIX = EMERGENCY + ": "
+REASON_MAX = 120  # AuditEvent.reason's length (the category)
+DETAIL_MAX = 500  # the free text kept (the emergency form takes up to 300 characters)
 
 
 @dataclasses.dataclass
@@ -36,6 +44,7 @@ class _Pending:
     target: str | None
     outcome: str
     reason: str
+    reason_detail: str | None
     ip: str | None
     path: str | None
 
@@ -54,11 +63,17 @@ def _actor() -> tuple[int | None, str]:
     return None, "system"
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _pending(*, patient_id, action, target, outcome, reason) -> _Pending:
     actor_id, actor_role = _actor()
+    category, detail = reason_split(reason)
     return _Pending(
         occurred_at=utcnow(), actor_user_id=actor_id, actor_role=actor_role, patient_id=patient_id,
-        action=action, target=target, outcome=outcome, reason=reason[:REASON_MAX], ip=client_ip(),
+        action=action, target=target, outcome=outcome, reason=category[:REASON_MAX],
+        reason_detail=None if detail is None else _cut(detail, DETAIL_MAX), ip=client_ip(),
         path=request.path[:200] if has_request_context() else None,
     )
 
@@ -91,9 +106,8 @@ def audit_keep_reads_of_refused_request() -> None:
 
 
 def emergency_reason(why: str) -> str:
-    """The audit reason of an emergency access: "emergency: <why>", on one line, cut to fit the column."""
-    reason = EMERGENCY_PREFIX + " ".join(why.split())
-    return reason if len(reason) <= REASON_MAX else reason[:REASON_MAX - 1] + "…"
+    """The audit reason of an emergency access: "emergency: <why>", on one line (stored encrypted)."""
+    return EMERGENCY_PREFIX + _cut(" ".join(why.split()), DETAIL_MAX)
 
 
 def audit_now(*, patient_id: int | None, action: str, reason: str, target: str | None = None,
@@ -117,8 +131,8 @@ def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
               target=request.endpoint if has_request_context() else None)
 
 
-def _mac(key: bytes, event_row: AuditEvent) -> str:
-    return hmac.new(key, event_row.canonical().encode(), hashlib.sha256).hexdigest()
+def _mac(key: bytes, canonical_text: str) -> str:
+    return hmac.new(key, canonical_text.encode(), hashlib.sha256).hexdigest()
 
 
 def audit_key() -> bytes:
@@ -149,7 +163,7 @@ def _write_pending_audit(session: Session) -> None:
     for item in pending:
         seq += 1
         row = AuditEvent(seq=seq, prev_mac=prev, mac="", **dataclasses.asdict(item))
-        row.mac = _mac(key, row)
+        row.mac = _mac(key, row.canonical())
         prev = row.mac
         session.add(row)
     head.last_seq, head.last_mac = seq, prev
@@ -168,33 +182,76 @@ class ChainReport:
     checked: int
     first_bad_seq: int | None
     problem: str | None
+    last_seq: int = 0          # the last row verified, and its MAC (what a checkpoint records)
+    last_mac: str = GENESIS_MAC
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def audit_chain_verify(*, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in order; name the first row that was altered, removed or inserted."""
+def _detail(token) -> str | None:
+    return None if token is None else keyring.decrypt(bytes(token)).decode("utf-8")
+
+
+def audit_chain_verify(*, after_seq: int = 0, after_mac: str = GENESIS_MAC, batch_size: int = 5000) -> ChainReport:
+    """Walk the chain in order; name the first row that was altered, removed or inserted.
+
+    From the genesis, or from row `after_seq`, known (from a checkpoint) to have the MAC `after_mac`."""
     key = audit_key()
     session = db.session
-    expected_seq, prev, checked, last_seen = 1, GENESIS_MAC, 0, 0
+    # The head first: every row up to it was committed before the walk began, so the walk must see it.
+    head_seq = _head_seq(session)
+    if after_seq:
+        stored = session.execute(select(AuditEvent.mac).where(AuditEvent.seq == after_seq)).scalar_one_or_none()
+        if stored != after_mac:
+            return ChainReport(0, after_seq, f"row {after_seq} is missing" if stored is None
+                               else f"row {after_seq} differs from the checkpoint")
+    # Raw columns, the detail still encrypted: a detail that cannot be decrypted is reported, not raised.
+    columns = [getattr(AuditEvent, name) for name in MAC_FIELDS if name != "reason_detail"]
+    columns += [AuditEvent.mac, type_coerce(AuditEvent.__table__.c.reason_detail, LargeBinary).label("detail_token")]
+    expected_seq, prev, checked = after_seq + 1, after_mac, 0
     while True:
         rows = session.execute(
-            select(AuditEvent).where(AuditEvent.seq > last_seen).order_by(AuditEvent.seq).limit(batch_size)
-        ).scalars().all()
+            select(*columns).where(AuditEvent.seq >= expected_seq).order_by(AuditEvent.seq).limit(batch_size)
+        ).all()
         if not rows:
             break
         for row in rows:
-            if row.seq != expected_seq:
-                return ChainReport(checked, expected_seq, f"row {expected_seq} is missing")
-            if row.prev_mac != prev:
-                return ChainReport(checked, row.seq, f"row {row.seq} does not follow row {row.seq - 1}")
-            if not hmac.compare_digest(row.mac, _mac(key, row)):
-                return ChainReport(checked, row.seq, f"row {row.seq} was altered")
-            prev, expected_seq, checked, last_seen = row.mac, row.seq + 1, checked + 1, row.seq
-        session.expunge_all()
+            problem = _row_problem(key, row, expected_seq, prev)
+            if problem is not None:
+                return ChainReport(checked, expected_seq, problem)
+            prev, expected_seq, checked = row.mac, row.seq + 1, checked + 1
+    last_seq = expected_seq - 1
+    if head_seq > last_seq:
+        return ChainReport(checked, last_seq + 1, f"rows {last_seq + 1}..{head_seq} are missing")
+    if _head_seq(session) < last_seq:
+        return ChainReport(checked, last_seq, f"the chain head was moved back behind row {last_seq}")
+    return ChainReport(checked, None, None, last_seq, prev)
+
+
+def _head_seq(session: Session) -> int:
     head = session.get(AuditChainHead, 1, populate_existing=True)
-    if head is not None and head.last_seq != checked:
-        return ChainReport(checked, checked + 1, f"rows {checked + 1}..{head.last_seq} are missing")
-    return ChainReport(checked, None, None)
+    return head.last_seq if head is not None else 0
+
+
+def _row_problem(key: bytes, row, expected_seq: int, prev_mac: str) -> str | None:
+    if row.seq != expected_seq:
+        return f"row {expected_seq} is missing"
+    if row.prev_mac != prev_mac:
+        return f"row {row.seq} does not follow row {row.seq - 1}"
+    try:
+        detail = _detail(row.detail_token)
+    except (InvalidToken, UnicodeDecodeError):
+        return f"row {row.seq} was altered (its reason cannot be decrypted)"
+    # A category never holds ": " (reason_split), or words could move between the two columns unseen.
+    if reason_split(row.reason)[1] is not None:
+        return f"row {row.seq} was altered"
+    if not hmac.compare_digest(row.mac, _mac(key, canonical({**row._mapping, "reason_detail": detail}))):
+        return f"row {row.seq} was altered"
+    return None
+
+
+def audit_chain_length() -> int:
+    """The highest seq stored (0 for an empty trail)."""
+    return db.session.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one()

@@ -12,7 +12,8 @@ signing out, switching user and the idle sign-out all clear, and it is bound to 
 so a revoked session ("end sessions", a password or role change) loses it too. The cookie holds
 only the grant's expiry and the seq of its audit row; the reason itself is read back from the audit
 trail. While it lasts every read and write of that chart is audited with the reason
-"emergency: <the reason given>", for the administrator to review (/admin/people/audit?emergency=1).
+"emergency: <the reason given>" (the category "emergency" in plain, the doctor's words encrypted),
+for the administrator to review (/admin/people/audit?emergency=1).
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ def emergency_grant_active(patient_id: int) -> EmergencyGrant | None:
     row = db.session.get(AuditEvent, grant.get("seq"))
     if row is None or row.action != EMERGENCY_ACTION or row.patient_id != patient_id:
         return None
-    return EmergencyGrant(patient_id, row.reason, dt.datetime.fromtimestamp(grant["until"], dt.timezone.utc))
+    return EmergencyGrant(patient_id, row.reason_text, dt.datetime.fromtimestamp(grant["until"], dt.timezone.utc))
 
 
 def emergency_grant(*, patient_id: int, why: str) -> EmergencyGrant:

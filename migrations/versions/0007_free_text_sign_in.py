@@ -1,7 +1,7 @@
 """free text encrypted (cancellation reasons, leave notes); sign-in counted per typed email; reset requests
 
 Revision ID: 0007_free_text_sign_in
-Revises: 0004_login_failure_window
+Revises: 0006_audit_reason_detail
 Create Date: 2026-12-01 17:00:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import app.core.db
 import app.core.types
 
 revision = '0007_free_text_sign_in'
-down_revision = '0004_login_failure_window'
+down_revision = '0006_audit_reason_detail'
 branch_labels = None
 depends_on = None
 

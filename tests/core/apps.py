@@ -23,6 +23,8 @@ def another_app(app, **overrides):
     saved_jobs = dict(jobs.__dict__)
     db.session.remove()
     try:
+        # The same checkpoint file: it describes the same database.
+        overrides = {"AUDIT_CHECKPOINT_PATH": app.config["AUDIT_CHECKPOINT_PATH"], **overrides}
         yield app_package.create_app(test_settings(app.config["DATABASE_URL"], app.config["REDIS_URL"], **overrides))
     finally:
         db.session.remove()

@@ -135,8 +135,8 @@ def test_typed_free_text_is_nowhere_in_the_clear(app, make_user, make_patient, d
     assert emergency.status_code == 303, emergency.get_data(as_text=True)[:400]
     assert as_stranger.get(chart).status_code == 200
 
-    clock.unfreeze()
     notifications_sweep()  # the messages those caused, "sent" by the stand-in provider, which logs
+    clock.unfreeze()
 
     with app.app_context():
         from app.notifications.models import Notification

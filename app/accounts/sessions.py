@@ -46,7 +46,7 @@ def idle_seconds_left() -> int:
 
 def enforce_idle_timeout():
     """before_request: sign out a session left idle; any other request counts as activity."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint in ("static", "health.healthz") or not current_user.is_authenticated:
         return None
     if request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1":
         # The idle-warning script polls session_status; polling must not keep the session alive.

@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 from typing import Callable
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -66,13 +66,25 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+# When PostgreSQL is unreachable a request must fail fast (a 503, see app.core.outage), not hang:
+# a host that does not answer at all fails the connection after connect_timeout (psycopg's default
+# is 130 s), and a connection whose host vanished mid-query after tcp_user_timeout (ms) of unacknowledged
+# data (the kernel's default retries for about 15 minutes). Parameters in DATABASE_URL win.
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 3, "tcp_user_timeout": 10_000}
+
+
 def make_engine(url: str) -> Engine:
-    """hide_parameters: a database error in the log never carries the values of the statement."""
+    """hide_parameters: a database error in the log never carries the values of the statement.
+    pool_pre_ping: a pooled connection that a database restart broke is replaced on checkout, so
+    service returns with the first request after the database does."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
+    given = make_url(url).query
+    connect_args = {k: v for k, v in POSTGRES_CONNECT_ARGS.items() if k not in given}
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True,
+                         connect_args=connect_args)
 
 
 class Database:

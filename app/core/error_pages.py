@@ -5,6 +5,8 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.core.outage import database_down_response, discard_session, is_database_down
+
 MESSAGES = {
     400: ("Something was wrong with that request", "Please go back, check what you entered and try again."),
     403: ("Not allowed", "Your account does not have access to this page. If you need it, ask your administrator."),
@@ -32,15 +34,19 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        if is_database_down(error):
+            # Something failed outside the handlers (an after-request step, or an error page that
+            # needed the database): Flask hands the error over wrapped in a 500.
+            return database_down_response(error)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected(error):
         from sqlalchemy.exc import DataError
 
-        from app.extensions import db
-
-        db.session.rollback()
+        if is_database_down(error):
+            return database_down_response(error)
+        discard_session()
         if isinstance(error, DataError):
             # The database refused a value (a number out of range, text too long for its column) that a
             # form or query string let through: the request was wrong, not the server. Logged to fix.

@@ -1,9 +1,13 @@
-"""/healthz: is the database reachable, is Redis (when configured)?"""
+"""/healthz: is the database reachable, is Redis (when configured)? JSON, 503 when one is down.
+
+It never loads the signed-in user (see accounts.sessions.enforce_idle_timeout): it must answer
+about the database, not fail with it."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from app.core.outage import discard_session
 from app.core.policies import public
 from app.extensions import db, jobs
 
@@ -19,7 +23,7 @@ def healthz():
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"error: {exc.__class__.__name__}"
-        db.session.rollback()
+        discard_session()
     if current_app.config.get("REDIS_URL"):
         try:
             jobs.redis.ping()

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import time
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_login import current_user
 
+from app.core.outage import DATABASE_DOWN
 from app.core.policies import signed_in
 from app.extensions import db, hub, sock
 from app.realtime.channels import may_listen
@@ -14,6 +15,7 @@ from app.realtime.channels import may_listen
 bp = Blueprint("realtime", __name__)
 PING_SECONDS = 25
 MAX_CHANNELS = 8
+TRY_AGAIN_LATER = 1013  # the websocket close code
 
 
 def _still_signed_in(user_id: int, session_token: str) -> bool:
@@ -40,7 +42,15 @@ def live(ws):
         while ws.connected:
             event = subscription.get(timeout=PING_SECONDS)
             if time.monotonic() - checked_at >= PING_SECONDS:
-                if not _still_signed_in(user_id, token):
+                try:
+                    signed_in_still = _still_signed_in(user_id, token)
+                except DATABASE_DOWN as error:
+                    # The session cannot be checked: close; live.js reconnects with back-off, and the
+                    # handshake checks the session again once the database is back.
+                    current_app.logger.warning("live socket closed, database unavailable: %s", error.__class__.__name__)
+                    ws.close(reason=TRY_AGAIN_LATER, message="try again later")
+                    return
+                if not signed_in_still:
                     ws.close(reason=1008, message="signed out")
                     return
                 checked_at = time.monotonic()

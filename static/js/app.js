@@ -12,7 +12,10 @@
   }
   function check() {
     fetch(body.dataset.sessionStatus, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (r) { return r.redirected || !r.ok ? { seconds_left: 0 } : r.json(); })
+      .then(function (r) {
+        if (r.status >= 500) { throw new Error("server unavailable"); }  // not signed out: the database may be down
+        return r.redirected || !r.ok ? { seconds_left: 0 } : r.json();
+      })
       .then(function (s) {
         var warnAt = parseInt(body.dataset.idleWarning, 10) || 60;
         if (s.seconds_left <= 0) { window.location.href = "/login?reason=idle"; }
@@ -35,13 +38,17 @@
   }
   function stay() {
     fetch(body.dataset.keepalive, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrf() } })
-      .then(function (r) { return r.ok ? r.json() : { seconds_left: 0 }; })
+      .then(function (r) {
+        if (r.status >= 500) { throw new Error("server unavailable"); }
+        return r.ok ? r.json() : { seconds_left: 0 };
+      })
       .then(function (s) {
         clearInterval(tick);
         var dialog = document.getElementById("idle-warning");
         if (dialog && dialog.open) { dialog.close(); }
         if (s.seconds_left > 0) { schedule(s.seconds_left); } else { window.location.href = "/login?reason=idle"; }
-      });
+      })
+      .catch(function () {});  // the countdown goes on; when it ends, check() asks the server again
   }
   function start() {
     body = document.body;
@@ -51,6 +58,11 @@
     schedule(parseInt(body.dataset.idleTimeout, 10));
   }
   document.addEventListener("DOMContentLoaded", start);
+  // The server is unavailable (the database is down): a link or form followed with hx-boost shows the
+  // 503 page, as it would without JavaScript, instead of nothing happening. Fragments stay as they are.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.boosted && e.detail.xhr.status === 503) { e.detail.shouldSwap = true; e.detail.isError = false; }
+  });
   // Any request the server sees counts as activity: restart the countdown after each htmx swap;
   // except a live page re-fetching itself after an event (live.js), which the server does not count.
   document.addEventListener("htmx:afterSettle", function (e) {

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight bench
+.PHONY: run test services chromium install clean bench-weight bench-cold bench
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,8 +40,12 @@ test: install services chromium
 bench-weight: install
 	$(BIN)/python tests/perf/page_weight.py
 
+bench-cold: install chromium
+	$(BIN)/python tests/perf/cold_load.py
+
 bench: install services
 	$(BIN)/python tests/perf/load.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+	find static -name '*.br' -delete -o -name '*.gz' -delete

@@ -19,14 +19,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.update(overrides)
     check_production_secrets(app.config)
     Path(app.instance_path).mkdir(exist_ok=True)
-    if app.config["PROXY_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 365 * 24 * 3600
 
     register_logging(app)
+    register_middleware(app)
     register_extensions(app)
     register_request_cycle(app)
     register_portals(app)
@@ -45,6 +40,20 @@ def register_logging(app: Flask) -> None:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+def register_middleware(app: Flask) -> None:
+    """Static files answered before Flask (compressed, cached by version); behind a proxy, the client's
+    address and scheme read first, so static answers know about HTTPS too."""
+    from app.core.static_files import StaticFiles
+
+    app.wsgi_app = StaticFiles(app.wsgi_app, root=app.static_folder, prefix=app.static_url_path,
+                               autorefresh=app.debug)
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
 def bind_services(app: Flask) -> None:
     """Point the process-wide services (keys, database, queue, cache, hub) at this app's settings.
     The worker and tests call it again when one process serves more than one app."""
@@ -59,9 +68,11 @@ def bind_services(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from app.core import compression
     from app.extensions import csrf, db, login_manager, sock
 
     bind_services(app)
+    compression.register(app)  # its after_request registered first: it runs last, on the final response
     app.teardown_appcontext(db._remove)
     csrf.init_app(app)
     sock.init_app(app)

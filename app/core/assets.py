@@ -13,10 +13,14 @@ def _digest(path: str, mtime: float) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
 
 
-def asset_url(filename: str) -> str:
-    path = Path(current_app.static_folder) / filename
+def content_version(path: Path | str) -> str:
+    """The `v` a URL of this file carries: a hash of its content ("missing" when there is no file)."""
+    path = Path(path)
     try:
-        version = _digest(str(path), path.stat().st_mtime)
+        return _digest(str(path), path.stat().st_mtime)
     except FileNotFoundError:
-        version = "missing"
-    return url_for("static", filename=filename, v=version)
+        return "missing"
+
+
+def asset_url(filename: str) -> str:
+    return url_for("static", filename=filename, v=content_version(Path(current_app.static_folder) / filename))

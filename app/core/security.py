@@ -35,15 +35,24 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'")
 
 
+def security_headers(*, secure: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries, pages and static files alike."""
+    headers = [
+        ("Content-Security-Policy", CSP),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"),
+    ]
+    if secure:
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
+
+
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    for name, value in security_headers(secure=request.is_secure):
+        headers.setdefault(name, value)
     if request.endpoint != "static":
         # Shared desks: no page may be kept by the browser or replayed from its history cache.
         headers["Cache-Control"] = "no-store"

@@ -4,8 +4,9 @@
 
 Starts the app on a throwaway SQLite database with the demo data, fetches the login page and each
 role's home signed in as the demo accounts (through Flask's test client, no network), plus every
-stylesheet and script each page references; gzips each response (level 6, about what a web server
-sends) and sums them. Prints a table; exits 1 if any page is over budget.
+stylesheet and script each page references, as a browser that accepts gzip gets them (the bytes the
+app really sends: compressed, or not when it does not pay); Brotli totals are shown too. Sums them,
+prints a table and exits 1 if any page is over budget.
 
 `measure_page()` and `measure_fragment()` are also used by tests/perf/test_page_weight_budget.py.
 """
@@ -20,13 +21,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import brotli
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 PAGE_BUDGET = 30 * 1024      # a full page with its CSS and JS, gzipped
 FRAGMENT_BUDGET = 5 * 1024   # an htmx partial, gzipped
-GZIP_LEVEL = 6
 
 DEMO_PASSWORD = "demo-password"
 DEMO_HOMES = [  # (label, email or None for anonymous, path)
@@ -38,10 +40,6 @@ DEMO_HOMES = [  # (label, email or None for anonymous, path)
     ("reception home", "reception@demo.test", "/reception/"),
     ("admin home", "admin@demo.test", "/admin/"),
 ]
-
-
-def gzipped_size(body: bytes) -> int:
-    return len(gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
 
 
 class _AssetFinder(HTMLParser):
@@ -68,8 +66,9 @@ def referenced_assets(html: str) -> list[str]:
 @dataclass
 class Resource:
     url: str
-    raw: int
-    gz: int
+    raw: int  # uncompressed
+    gz: int   # as sent to a browser that accepts gzip
+    br: int   # as sent to one that accepts Brotli
 
 
 @dataclass
@@ -88,38 +87,56 @@ class PageWeight:
     def total_raw(self) -> int:
         return self.page.raw + sum(a.raw for a in self.assets)
 
+    @property
+    def total_br(self) -> int:
+        return self.page.br + sum(a.br for a in self.assets)
 
-def _fetch(client, url: str, headers: dict | None = None):
-    response = client.get(url, headers=headers or {})
-    body = response.get_data()
+
+_DECODE = {"gzip": gzip.decompress, "br": brotli.decompress, None: lambda body: body}
+
+
+def _fetch_as_sent(client, url: str, encoding: str, headers: dict) -> tuple[int, bytes, bytes]:
+    """(status, the bytes on the wire, those bytes decoded) for a browser accepting `encoding`."""
+    response = client.get(url, headers={**headers, "Accept-Encoding": encoding})
+    sent = response.get_data()
     response.close()
-    return response.status_code, body
+    used = response.headers.get("Content-Encoding")
+    if used not in (None, encoding):
+        raise AssertionError(f"GET {url} accepting {encoding} answered Content-Encoding {used}")
+    return response.status_code, sent, _DECODE[used](sent)
+
+
+def _fetch(client, url: str, headers: dict | None = None) -> tuple[int, bytes, Resource]:
+    """(status, the decoded body, its sizes raw / as sent with gzip / as sent with Brotli)."""
+    status, gz, body = _fetch_as_sent(client, url, "gzip", headers or {})
+    _, br, _ = _fetch_as_sent(client, url, "br", headers or {})
+    return status, body, Resource(url, len(body), len(gz), len(br))
 
 
 def measure_page(client, path: str, label: str | None = None) -> PageWeight:
     """The page at `path` (as `client` sees it) with every stylesheet and script it references."""
-    status, body = _fetch(client, path)
+    status, body, sizes = _fetch(client, path)
     if status != 200:
         raise AssertionError(f"GET {path} answered {status}, not 200")
-    weight = PageWeight(label or path, path, status, Resource(path, len(body), gzipped_size(body)))
+    weight = PageWeight(label or path, path, status, sizes)
     for url in referenced_assets(body.decode("utf-8")):
         if urlsplit(url).netloc:
             raise AssertionError(f"{path} references an off-site asset {url} (no CDN)")
-        asset_status, asset = _fetch(client, url)
+        asset_status, _asset, asset_sizes = _fetch(client, url)
         if asset_status != 200:
             raise AssertionError(f"{path} references {url}, which answered {asset_status}")
-        weight.assets.append(Resource(url, len(asset), gzipped_size(asset)))
+        weight.assets.append(asset_sizes)
     return weight
 
 
 def measure_fragment(client, path: str) -> Resource:
     """An htmx partial: the response to a non-boosted htmx request."""
-    status, body = _fetch(client, path, headers={"HX-Request": "true"})
+    status, body, sizes = _fetch(client, path, headers={"HX-Request": "true"})
     if status != 200:
         raise AssertionError(f"GET {path} (htmx) answered {status}, not 200")
     if b"<html" in body.lower():
         raise AssertionError(f"GET {path} (htmx) answered a full page, not a fragment")
-    return Resource(path, len(body), gzipped_size(body))
+    return sizes
 
 
 def sign_in(client, email: str, password: str = DEMO_PASSWORD) -> None:
@@ -140,12 +157,13 @@ def _kb(n: int) -> str:
 def report(weights: list[PageWeight], fragments: list[Resource]) -> list[str]:
     """Print the table; return the list of budget failures."""
     failures = []
-    print(f"{'page':<18} {'path':<22} {'html raw':>9} {'html gz':>8} {'assets gz':>10} {'total gz':>9}  budget")
+    print(f"{'page':<18} {'path':<22} {'html raw':>9} {'html gz':>8} {'assets gz':>10} {'total gz':>9} "
+          f"{'total br':>9}  budget")
     for w in weights:
         ok = w.total_gz <= PAGE_BUDGET
         assets_gz = sum(a.gz for a in w.assets)
         print(f"{w.label:<18} {w.path:<22} {_kb(w.page.raw):>8}K {_kb(w.page.gz):>7}K {_kb(assets_gz):>9}K "
-              f"{_kb(w.total_gz):>8}K  {'ok' if ok else 'OVER ' + _kb(PAGE_BUDGET) + 'K'}")
+              f"{_kb(w.total_gz):>8}K {_kb(w.total_br):>8}K  {'ok' if ok else 'OVER ' + _kb(PAGE_BUDGET) + 'K'}")
         if not ok:
             failures.append(f"{w.label} ({w.path}): {_kb(w.total_gz)} KB gzipped > {_kb(PAGE_BUDGET)} KB")
     assets = {urlsplit(a.url).path: a for w in weights for a in w.assets}
@@ -153,12 +171,14 @@ def report(weights: list[PageWeight], fragments: list[Resource]) -> list[str]:
         print("\nassets (each counted in every page above that references it):")
         for path, a in assets.items():
             users = sum(1 for w in weights if any(urlsplit(x.url).path == path for x in w.assets))
-            print(f"  {path:<38} {_kb(a.raw):>7}K raw {_kb(a.gz):>7}K gz  ({users} of {len(weights)} pages)")
+            print(f"  {path:<38} {_kb(a.raw):>7}K raw {_kb(a.gz):>7}K gz {_kb(a.br):>7}K br  "
+                  f"({users} of {len(weights)} pages)")
     if fragments:
         print("\nhtmx fragments (gzipped):")
     for f in fragments:
         ok = f.gz <= FRAGMENT_BUDGET
-        print(f"  {f.url:<38} {_kb(f.raw):>7}K raw {_kb(f.gz):>7}K gz  {'ok' if ok else 'OVER ' + _kb(FRAGMENT_BUDGET) + 'K'}")
+        print(f"  {f.url:<38} {_kb(f.raw):>7}K raw {_kb(f.gz):>7}K gz {_kb(f.br):>7}K br  "
+              f"{'ok' if ok else 'OVER ' + _kb(FRAGMENT_BUDGET) + 'K'}")
         if not ok:
             failures.append(f"fragment {f.url}: {_kb(f.gz)} KB gzipped > {_kb(FRAGMENT_BUDGET)} KB")
     return failures

@@ -67,6 +67,17 @@ def test_only_the_right_people_may_listen():
     assert not may_listen(doctor, "doctor:abc") and not may_listen(reception, "anything")
 
 
+def test_a_channel_name_is_parsed_strictly_and_never_raises():
+    from app.realtime.channels import channel_parse
+
+    assert channel_parse("clinic") == ("clinic", None)
+    assert channel_parse("doctor:3") == ("doctor", 3) and channel_parse("patient:123456789") == ("patient", 123456789)
+    for name in ("doctor:²", "doctor:3²", "doctor:١", "doctor:+3", "doctor: 3", "doctor:3 ", "doctor:03", "doctor:0",
+                 "doctor:3\n", "doctor:1234567890", "doctor:", "nurse:3", "clinic:3", "Doctor:3", "doctor:3:4", ""):
+        assert channel_parse(name) is None, name
+        assert not may_listen(_User(Role.RECEPTION, 5), name), name
+
+
 def test_when_redis_drops_the_listener_every_subscriber_is_told_to_resync(app, redis_url):
     """Events published while the listener was away are lost: the pages must re-fetch everything."""
     import time

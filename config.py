@@ -91,6 +91,12 @@ def from_environment() -> dict:
         "RQ_QUEUE_NAME": _env("RQ_QUEUE_NAME", "myafya"),
         "CACHE_PREFIX": _env("CACHE_PREFIX", "myafya:"),
         "REALTIME_PREFIX": _env("REALTIME_PREFIX", "myafya:rt:"),
+        # Websocket limits (app/realtime/guard.py): open sockets per account (a live page is one),
+        # the largest message a client may send, and how many per second (with short bursts).
+        "REALTIME_SOCKETS_PER_USER": _int("REALTIME_SOCKETS_PER_USER", 6),
+        "REALTIME_MAX_MESSAGE_BYTES": _int("REALTIME_MAX_MESSAGE_BYTES", 64 * 1024),
+        "REALTIME_MESSAGES_PER_SECOND": _int("REALTIME_MESSAGES_PER_SECOND", 5),
+        "REALTIME_MESSAGE_BURST": _int("REALTIME_MESSAGE_BURST", 20),
     }
 
 

@@ -23,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_logging(app)
     register_middleware(app)
     register_extensions(app)
+    register_realtime(app)
     register_request_cycle(app)
     register_portals(app)
     register_errors(app)
@@ -58,24 +59,24 @@ def bind_services(app: Flask) -> None:
     """Point the process-wide services (keys, database, queue, cache, hub) at this app's settings.
     The worker and tests call it again when one process serves more than one app."""
     from app.core.crypto import keyring
-    from app.extensions import cache, db, hub, jobs
+    from app.extensions import cache, db, hub, jobs, socket_slots
 
     keyring.configure(app.config["FERNET_KEYS"], app.config["BLIND_INDEX_KEY"])
     db.bind(app.config["DATABASE_URL"])
     jobs.init_app(app)
     cache.init_app(app)
     hub.init_app(app)
+    socket_slots.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
     from app.core import compression
-    from app.extensions import csrf, db, login_manager, sock
+    from app.extensions import csrf, db, login_manager
 
     bind_services(app)
     compression.register(app)  # its after_request registered first: it runs last, on the final response
     app.teardown_appcontext(db._remove)
     csrf.init_app(app)
-    sock.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
@@ -84,6 +85,17 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.sessions import load_user_from_cookie
 
     login_manager.user_loader(load_user_from_cookie)
+
+
+def register_realtime(app: Flask) -> None:
+    """First in the request cycle: a websocket handshake from another site is refused before any
+    session work, and every page notes when it started (live regions carry it, see live.js)."""
+    from app.realtime.freshness import live_since, stamp_request
+    from app.realtime.origin import refuse_foreign_origin
+
+    app.before_request(refuse_foreign_origin)
+    app.before_request(stamp_request)
+    app.jinja_env.globals["live_since"] = live_since
 
 
 def register_request_cycle(app: Flask) -> None:

@@ -3,19 +3,19 @@ from __future__ import annotations
 
 from flask_compress import Compress
 from flask_login import LoginManager
-from flask_sock import Sock
 from flask_wtf import CSRFProtect
 
 from app.core.cache import Cache
 from app.core.db import Database
 from app.core.jobs import JobQueue
 from app.realtime.hub import Hub
+from app.realtime.slots import SocketSlots
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 compress = Compress()
-sock = Sock()
 db = Database()
 jobs = JobQueue()
 cache = Cache()
 hub = Hub()
+socket_slots = SocketSlots()

@@ -1,6 +1,9 @@
 // Live pages: one websocket per page. An event names a channel; every element on the page that
 // listens to that channel (data-live="doctor:3 clinic", with an id and an hx-get) re-fetches itself.
-// On every (re)connect all live elements refresh, so a page catches up on whatever it missed.
+// Each live element carries the server's time when it was rendered (data-live-since). On every
+// (re)connect the page sends the oldest of them and the server's hello names the channels that had
+// an event since: only those elements re-fetch, so a page catches up on what it missed without
+// loading again what it has just loaded. Without a time (or with "stale" missing) all refresh.
 // <body data-live-state> says where the socket is: "connecting", "open" (the hello arrived), "offline".
 (function () {
   "use strict";
@@ -35,13 +38,25 @@
     window.htmx.ajax("GET", el.getAttribute("hx-get"), { source: el, target: el, swap: "outerHTML",
                                                          headers: { "X-Live-Refresh": "1" } }).then(done, done);
   }
-  function refresh(channel) {
+  // The elements listening to any of `wanted` (all of them when `wanted` is null) re-fetch, once each.
+  function refresh(wanted) {
     liveElements().forEach(function (el) {
-      if (!channel || el.dataset.live.split(" ").indexOf(channel) >= 0) {
+      var listens = el.dataset.live.split(" ");
+      if (!wanted || wanted.some(function (c) { return listens.indexOf(c) >= 0; })) {
         if (el.id && el.getAttribute("hx-get")) { refreshElement(el.id); }
         else if (window.htmx) { window.htmx.trigger(el, "live-refresh"); }
       }
     });
+  }
+  // The oldest render time of the page's live elements, as the server wrote it; null if one lacks it.
+  function since() {
+    var oldest = null, known = true;
+    liveElements().forEach(function (el) {
+      var value = el.dataset.liveSince || "";
+      if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) { known = false; }
+      else if (oldest === null || parseFloat(value) < parseFloat(oldest)) { oldest = value; }
+    });
+    return known ? oldest : null;
   }
   function state(value) {
     if (value) { document.body.setAttribute("data-live-state", value); } else { document.body.removeAttribute("data-live-state"); }
@@ -51,14 +66,16 @@
     if (!wanted.length || !window.WebSocket) { state(null); return; }
     state("connecting");
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + "/ws/live?channels=" + encodeURIComponent(wanted.join(",")));
+    var from = since();
+    socket = new WebSocket(scheme + location.host + "/ws/live?channels=" + encodeURIComponent(wanted.join(",")) +
+                           (from ? "&since=" + from : ""));
     socket.onopen = function () { retry = 1000; document.body.classList.remove("offline"); };
     socket.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
-      if (event.type === "hello") { state("open"); refresh(null); }
+      if (event.type === "hello") { state("open"); refresh(Array.isArray(event.stale) ? event.stale : null); }
       else if (event.type === "resync") { refresh(null); }   // the server may have missed events
-      else if (event.channel) { refresh(event.channel); }
+      else if (event.channel) { refresh([event.channel]); }
     };
     socket.onclose = function () {
       socket = null;

@@ -180,12 +180,13 @@ def test_healthz_answers_quickly_when_the_database_host_never_answers(app):
 
 
 def test_a_live_socket_is_told_to_try_again_later_when_the_database_goes(pg_app, own_postgres, monkeypatch):
-    from simple_websocket import Client, ConnectionClosed
+    from simple_websocket import ConnectionClosed
     from werkzeug.serving import make_server
 
-    import app.realtime.views as live_views
+    import app.realtime.guard as guard
+    from tests.realtime.support import connect
 
-    monkeypatch.setattr(live_views, "PING_SECONDS", 0.3)  # how often the socket re-checks the session
+    monkeypatch.setattr(guard, "PING_SECONDS", 0.3)  # how often the socket re-checks the session
     clinic = seed_clinic(pg_app, patients=0)
     server = make_server("127.0.0.1", 0, pg_app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -193,9 +194,8 @@ def test_a_live_socket_is_told_to_try_again_later_when_the_database_goes(pg_app,
     try:
         doctor = Visitor(f"http://{base}", clinic.doctor_email, [], [], threading.Event())
         doctor.sign_in()
-        cookie = "; ".join(f"{k}={v}" for k, v in doctor.http.cookies.items())
-        url = f"ws://{base}/ws/live?channels=doctor:{clinic.doctor_id}"
-        ws = Client.connect(url, headers={"Cookie": cookie})
+        path = f"/ws/live?channels=doctor:{clinic.doctor_id}"
+        ws = connect(f"http://{base}", path, doctor.http)
         assert json.loads(ws.receive(timeout=10))["type"] == "hello"
         own_postgres.stop()
         try:
@@ -208,7 +208,7 @@ def test_a_live_socket_is_told_to_try_again_later_when_the_database_goes(pg_app,
             assert doctor.http.get(f"http://{base}/ws/live?channels=doctor:{clinic.doctor_id}").status_code == 503
         finally:
             own_postgres.start(wait=True)
-        ws = Client.connect(url, headers={"Cookie": cookie})
+        ws = connect(f"http://{base}", path, doctor.http)
         assert json.loads(ws.receive(timeout=10))["type"] == "hello"
         ws.close()
     finally:

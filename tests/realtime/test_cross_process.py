@@ -7,74 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
-import requests
-from simple_websocket import Client
+from simple_websocket import ConnectionClosed
+from simple_websocket import ConnectionError as HandshakeFailed
 
 from app.accounts.models import Role
-from tests.conftest import PASSWORD
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.realtime.support import connect, gunicorn, sign_in
 
 
 @pytest.fixture
 def two_servers(app, database_url, redis_url):
     suffix = uuid.uuid4().hex[:8]
-    env = dict(os.environ, DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=app.config["SECRET_KEY"],
+    env = dict(DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY=app.config["SECRET_KEY"],
                REALTIME_PREFIX=f"test-rt-{suffix}:", CACHE_PREFIX=f"test-cache-{suffix}:", RQ_QUEUE_NAME=f"test-{suffix}",
                APP_ENV="development")
-    servers = []
-    for _ in range(2):
-        port = _free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--no-control-socket", "--worker-class", "gevent", "--workers", "1",
-             "--graceful-timeout", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        servers.append((process, f"http://127.0.0.1:{port}"))
-    for process, base in servers:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-    yield [base for _, base in servers]
-    for process, _ in servers:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _sign_in(base: str, email: str) -> requests.Session:
-    session = requests.Session()
-    page = session.get(base + "/login").text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = session.post(base + "/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
-                            allow_redirects=False)
-    assert response.status_code == 303
-    return session
+    with gunicorn(env, count=2) as servers:
+        yield [base for _, base in servers]
 
 
 def _todays_booking(app, doctor_id: int, patient_id: int) -> int:
@@ -96,15 +48,12 @@ def test_check_in_on_one_process_reaches_the_doctor_on_another(app, two_servers,
     patient = make_patient()
     appointment_id = _todays_booking(app, doctor.id, patient.id)
 
-    doctor_session = _sign_in(doctor_server, doctor.email)
-    cookie = "; ".join(f"{k}={v}" for k, v in doctor_session.cookies.items())
-    ws_url = doctor_server.replace("http", "ws") + f"/ws/live?channels=doctor:{doctor.id}"
-    ws = Client.connect(ws_url, headers={"Cookie": cookie})
+    doctor_session = sign_in(doctor_server, doctor.email)
+    ws = connect(doctor_server, f"/ws/live?channels=doctor:{doctor.id}", doctor_session)
     try:
-        assert json.loads(ws.receive(timeout=20))["type"] == "hello"
-        time.sleep(0.5)  # the server's Redis listener subscribes in the background
+        assert json.loads(ws.receive(timeout=20))["type"] == "hello"  # sent once the server listens to Redis
 
-        desk_session = _sign_in(desk_server, desk.email)
+        desk_session = sign_in(desk_server, desk.email)
         page = desk_session.get(desk_server + "/reception/").text
         assert f'id="appointment-{appointment_id}"' in page
         token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
@@ -133,10 +82,10 @@ def test_check_in_on_one_process_reaches_the_doctor_on_another(app, two_servers,
 def test_a_websocket_for_someone_elses_channel_is_refused(app, two_servers, make_user):
     server = two_servers[0]
     doctor, other = make_user(Role.DOCTOR), make_user(Role.DOCTOR)
-    session = _sign_in(server, doctor.email)
-    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
-    ws = Client.connect(server.replace("http", "ws") + f"/ws/live?channels=doctor:{other.id}", headers={"Cookie": cookie})
-    with pytest.raises(Exception):
+    session = sign_in(server, doctor.email)
+    ws = connect(server, f"/ws/live?channels=doctor:{other.id}", session)
+    with pytest.raises(ConnectionClosed) as closed:
         ws.receive(timeout=5)
-    with pytest.raises(Exception):  # anonymous: redirected to the login page, no socket
-        Client.connect(server.replace("http", "ws") + f"/ws/live?channels=doctor:{doctor.id}")
+    assert closed.value.reason == 1008
+    with pytest.raises(HandshakeFailed):  # anonymous: redirected to the login page, no socket
+        connect(server, f"/ws/live?channels=doctor:{doctor.id}")

@@ -133,6 +133,8 @@ def notifications_sweep() -> int:
     ).scalars().all()
     sent = 0
     for notification_id in due:
+        if jobs.stopping:  # the worker is shutting down: the rest waits for the next sweep
+            break
         if deliver_one(notification_id) == DeliveryStatus.SENT.value:
             sent += 1
     return sent

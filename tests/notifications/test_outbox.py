@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text
 
 from app.core.clock import clock
@@ -329,6 +329,29 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_once(app, email):
     assert row(app, note_id).status == "sent"
 
 
+def test_after_a_failed_enqueue_redis_is_left_alone_for_a_while(app, email, tmp_path):
+    """A Redis that hangs makes every attempt wait out its timeouts: after one failure, requests and
+    sweeps stop trying for ENQUEUE_PAUSE and leave the work to the sweep."""
+    from app.core.jobs import ENQUEUE_PAUSE
+    from tests.notifications.peers import RedisServer
+
+    server = RedisServer(tmp_path)  # not started yet: its port refuses connections
+    try:
+        with another_app(app, REDIS_URL=server.url) as clinic:
+            queue_email(clinic, key="during")
+            server.start()
+            queue = Queue(jobs.rq_queue.name, connection=server.client())
+            queue_email(clinic, key="just-after")
+            assert queue.count == 0  # not even tried
+            clock.freeze(dt.datetime.now(dt.timezone.utc) + ENQUEUE_PAUSE + dt.timedelta(seconds=1))
+            later = queue_email(clinic, key="later")
+            assert queue.job_ids == [f"{queue.name}-notification-{later}"]
+    finally:
+        server.kill()
+    assert tasks.notifications_sweep() == 3
+    assert len(email.sent) == 3
+
+
 def test_a_message_for_later_waits_for_its_time(app, email):
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
     note_id = queue_email(app, send_at=later)
@@ -336,6 +359,19 @@ def test_a_message_for_later_waits_for_its_time(app, email):
     assert tasks.notifications_sweep() == 0
     assert tasks.notification_deliver(note_id) == "skipped"
     assert email.sent == [] and row(app, note_id).status == "pending"
+
+
+def test_a_stopping_worker_ends_its_sweep_before_the_next_message(app, email):
+    for n in range(3):
+        queue_email(app, key=f"k{n}")
+    jobs.rq_queue.empty()
+    stop = threading.Event()
+    stop.set()
+    jobs.run_periodic_forever(stop)  # what the worker's sweeps thread sees once SIGTERM arrives
+    assert tasks.notifications_sweep() == 0
+    stop.clear()
+    assert tasks.notifications_sweep() == 3
+    assert len(email.sent) == 3
 
 
 def test_in_app_messages_are_delivered_on_write(app, make_user):

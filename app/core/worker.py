@@ -13,6 +13,7 @@ Three loops share the process, and a lost Redis stops none of them for good:
   waiting out the lock's TTL, and it releases the lock when the worker stops.
 - the main thread runs an RQ SimpleWorker. When Redis fails under it, the supervisor logs one line,
   waits (capped exponential backoff with jitter) and starts a fresh worker on a fresh connection.
+  (A worker waiting for a job when Redis goes reconnects by itself, RQ's own retry, at the same pace.)
 
 SIGTERM or SIGINT: warm shutdown (the job and the delivery in hand finish, then everything stops);
 a second signal: cold shutdown.

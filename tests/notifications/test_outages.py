@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -194,6 +195,7 @@ def private_postgres():
     server.start()
     yield server
     server.stop_if_running()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_a_database_lost_right_after_a_claim_sends_the_message_once_later(app, private_postgres):

@@ -90,5 +90,10 @@ def register(app) -> None:
     def worker_command():
         """Run an RQ worker with its scheduler, plus the periodic sweeps (Procfile: worker)."""
         from app.core.worker import run_worker
+        from app.notifications.backends import backend_for
 
+        try:  # a mistyped SMTP_URL stops the worker here, not each message after its claim
+            backend_for("email", current_app.config)
+        except ValueError as error:
+            raise click.ClickException(str(error))
         run_worker(current_app._get_current_object())

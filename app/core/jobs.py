@@ -3,7 +3,10 @@
 Jobs take ids, not objects, and are idempotent: a job that runs twice does its work once. They
 are enqueued after commit (app.core.db.on_commit). If Redis is down at that moment the enqueue is
 dropped with a warning and the periodic sweeps (`JobQueue.every`) find the work from the database
-when Redis is back: the database, not the queue, is the record of what is due.
+when Redis is back: the database, not the queue, is the record of what is due. After a failed
+enqueue, Redis is left alone for a while (`ENQUEUE_PAUSE`): a Redis that hangs or whose host is gone
+makes each attempt wait out its timeouts and retries, and neither a request nor the worker's sweeps
+should wait that long for every message.
 """
 from __future__ import annotations
 
@@ -19,9 +22,12 @@ import threading
 import time
 from typing import Callable
 
+from app.core.clock import clock
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "myafya"
+ENQUEUE_PAUSE = dt.timedelta(seconds=30)
 
 
 def _path_of(func: Callable) -> str:
@@ -40,9 +46,12 @@ class JobQueue:
         self.rq_queue = None
         self._periodic: dict[str, int] = {}
         self._runner: InProcessRunner | None = None
+        self._stop: threading.Event | None = None
+        self._unreachable_until: dt.datetime | None = None
 
     def init_app(self, app) -> None:
         self.app = app
+        self._unreachable_until = None
         url = app.config.get("REDIS_URL")
         if url:
             from redis import Redis
@@ -91,6 +100,8 @@ class JobQueue:
         if self._runner is not None:
             self._runner.submit(path, args, at)
             return True
+        if self._unreachable_until is not None and clock.now() < self._unreachable_until:
+            return False
         try:
             if job_id is not None:  # RQ job ids are global to the Redis database: scope them to this queue
                 job_id = re.sub(r"[^A-Za-z0-9_-]", "_", f"{self.rq_queue.name}-{job_id}")
@@ -99,17 +110,26 @@ class JobQueue:
                 self.rq_queue.enqueue_at(at, path, *args, **options)
             else:
                 self.rq_queue.enqueue(path, *args, **options)
-            return True
         except Exception as exc:  # Redis down: the database keeps the work; a sweep re-finds it
-            log.warning("could not enqueue %s: %s", path, exc.__class__.__name__)
+            self._unreachable_until = clock.now() + ENQUEUE_PAUSE
+            log.warning("could not enqueue %s: %s; no enqueues for %d s, the sweeps cover them",
+                        path, exc.__class__.__name__, ENQUEUE_PAUSE.total_seconds())
             return False
+        self._unreachable_until = None
+        return True
 
     def start_in_process(self) -> None:
         if self._runner is not None:
             self._runner.start()
 
+    @property
+    def stopping(self) -> bool:
+        """The worker is shutting down: a long sweep ends after the item in hand."""
+        return self._stop is not None and self._stop.is_set()
+
     def run_periodic_forever(self, stop: threading.Event) -> None:
         """Run the registered sweeps in this thread until `stop` is set (used by the RQ worker)."""
+        self._stop = stop
         next_run = {path: 0.0 for _, path in self.periodic}
         while not stop.is_set():
             now = time.monotonic()

@@ -1,7 +1,9 @@
 """Delivery backends: SMTP for email, Twilio for SMS, and a console stand-in for development.
 
-A backend raises `PermanentFailure` when retrying cannot help (a refused address) and anything
-else for a transient fault, which the delivery job retries with backoff.
+A backend's `send` takes the message and `reference`, the outbox row's id, which the message carries
+where the channel allows (an email header) so a receipt can be matched to its row. It raises
+`PermanentFailure` when retrying cannot help (a refused address) and anything else for a transient
+fault, which the delivery job retries with backoff.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +35,12 @@ class ConsoleBackend:
         self.channel = channel
         self.mailbox_dir = mailbox_dir
 
-    def send(self, *, to: str, subject: str | None, body: str) -> str:
+    def send(self, *, to: str, subject: str | None, body: str, reference: str | None = None) -> str:
         from app.notifications.services import mask_address
 
         message_id = f"console-{uuid.uuid4().hex[:12]}"
-        log.info("[console %s] %s to %s, %d characters (not sent: no provider configured)", self.channel,
-                 message_id, mask_address(self.channel, to), len(body))
+        log.info("[console %s] %s notification=%s to %s, %d characters (not sent: no provider configured)",
+                 self.channel, message_id, reference, mask_address(self.channel, to), len(body))
         if self.mailbox_dir:
             folder = Path(self.mailbox_dir)
             folder.mkdir(parents=True, exist_ok=True)
@@ -47,14 +49,23 @@ class ConsoleBackend:
 
 
 class SmtpBackend:
-    """SMTP_URL: smtp://user:password@host:587 (STARTTLS), smtps://...:465 (TLS) or smtp://host:25."""
+    """SMTP_URL: smtp://user:password@host:587 (STARTTLS), smtps://...:465 (TLS), smtp://host:25 (a relay),
+    or smtp://host:port?tls=none: a relay on the clinic's own machine or network (a local Postfix) spoken
+    to in plain text. `tls=none` refuses credentials: a password never crosses the wire unencrypted."""
 
     name = "smtp"
+    HEADER = "X-MyAfya-Notification"
 
     def __init__(self, url: str, sender: str, smtp_factory=None) -> None:
         self.url = urlparse(url)
         self.sender = sender
         self._factory = smtp_factory
+        tls = parse_qs(self.url.query).get("tls", [None])[-1]
+        if tls not in (None, "starttls", "none") or (tls == "none" and self.url.scheme == "smtps"):
+            raise ValueError("SMTP_URL: tls must be 'starttls' or 'none' (smtps:// is always TLS)")
+        if tls == "none" and self.url.username:
+            raise ValueError("SMTP_URL: tls=none refuses a user name and password (they would travel in clear)")
+        self._plain = tls == "none" or (tls is None and self.url.port == 25)
 
     def _connect(self):
         host, port = self.url.hostname, self.url.port
@@ -63,11 +74,11 @@ class SmtpBackend:
         if self.url.scheme == "smtps":
             return smtplib.SMTP_SSL(host, port or 465, timeout=20, context=ssl.create_default_context())
         client = smtplib.SMTP(host, port or 587, timeout=20)
-        if (port or 587) != 25:
+        if not self._plain:
             client.starttls(context=ssl.create_default_context())
         return client
 
-    def send(self, *, to: str, subject: str | None, body: str) -> str:
+    def send(self, *, to: str, subject: str | None, body: str, reference: str | None = None) -> str:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = to
@@ -75,6 +86,8 @@ class SmtpBackend:
         # smtplib adds neither; mail without them is often scored as spam, and the id is our receipt.
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=parseaddr(self.sender)[1].rpartition("@")[2] or "myafya.invalid")
+        if reference is not None:
+            message[self.HEADER] = reference
         message.set_content(body)
         try:
             with self._connect() as client:
@@ -99,7 +112,7 @@ class TwilioSmsBackend:
         self.client = Client(account_sid, auth_token, http_client=http_client or TwilioHttpClient(timeout=20))
         self.from_number = from_number
 
-    def send(self, *, to: str, subject: str | None, body: str) -> str:
+    def send(self, *, to: str, subject: str | None, body: str, reference: str | None = None) -> str:
         from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 
         try:

@@ -19,10 +19,10 @@ class Channel(str, enum.Enum):
 
 class DeliveryStatus(str, enum.Enum):
     PENDING = "pending"      # due at next_attempt_at
-    SENDING = "sending"      # claimed by a worker until lease_until
+    SENDING = "sending"      # claimed by a worker until lease_until; handed_at once given to the provider
     SENT = "sent"
     FAILED = "failed"        # gave up after max attempts, or permanently refused
-    UNCERTAIN = "uncertain"  # a worker died mid-send: not resent automatically, to never send twice
+    UNCERTAIN = "uncertain"  # handed to the provider, then the worker died: may have arrived, never resent by itself
     DISMISSED = "dismissed"  # failed or uncertain, and an administrator chose not to send it again
 
 
@@ -42,9 +42,12 @@ class Notification(Base):
     subject: Mapped[str | None] = mapped_column(EncryptedText)
     body: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # hand-offs to the provider
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the current attempt was handed to the provider: a claim that never got this far was not
+    # sent, and goes back to pending when its lease runs out instead of becoming uncertain.
+    handed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     provider_message_id: Mapped[str | None] = mapped_column(String(80))

@@ -145,7 +145,7 @@ def notification_retry(*, notification_id: int) -> None:
     """Send a failed or uncertain message again, now; its attempts are kept. Delivery starts after
     commit; the claim in tasks.py still makes sure it is sent once."""
     attempts = _review_transition(notification_id, status=DeliveryStatus.PENDING.value, next_attempt_at=utcnow(),
-                                  lease_until=None)
+                                  lease_until=None, handed_at=None)
     from app.extensions import jobs
     from app.notifications.tasks import notification_deliver
 

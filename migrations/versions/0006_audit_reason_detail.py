@@ -1,7 +1,7 @@
 """audit: the free text of a reason moves to an encrypted column; `reason` keeps only the category
 
 Revision ID: 0006_audit_reason_detail
-Revises: 0004_login_failure_window
+Revises: 0005_outbox_handed_at
 Create Date: 2026-11-27 10:00:00
 
 An emergency access was audited with the reason "emergency: <the doctor's words>", in plaintext, and
@@ -20,7 +20,7 @@ from alembic import op
 import app.core.types
 
 revision = '0006_audit_reason_detail'
-down_revision = '0004_login_failure_window'
+down_revision = '0005_outbox_handed_at'
 branch_labels = None
 depends_on = None
 

@@ -13,3 +13,14 @@ def no_scheduled_jobs(app):
         registry.remove(job_id, delete_job=True)
     yield
 
+
+
+@pytest.fixture
+def sink():
+    """An SMTP server of the test's own that counts what it accepts (tests/notifications/peers.py)."""
+    from tests.notifications.peers import SmtpSink
+
+    server = SmtpSink()
+    server.start()
+    yield server
+    server.stop()

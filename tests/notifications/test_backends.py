@@ -1,5 +1,5 @@
 """Delivery backends against recorded provider traffic: Twilio through an injected HTTP client,
-SMTP through an injected connection; outcomes checked on the outbox row."""
+SMTP through an injected connection or a real local SMTP server; outcomes checked on the outbox row."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +18,7 @@ from app.notifications import tasks
 from app.notifications.backends import ConsoleBackend, SmtpBackend, TwilioSmsBackend, backend_for, override_backend
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue
+from tests.core.apps import another_app
 from tests.notifications.rows import row
 
 ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
@@ -184,6 +185,7 @@ def test_smtp_sends_a_well_formed_message(app):
     assert message.get_content() == "Dr Achieng, Monday 09:00.\nRoom 4.\n"
     assert parsedate_to_datetime(message["Date"]) >= before
     assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@clinic.example>")
+    assert message["X-MyAfya-Notification"] == str(note.id)  # the receipt names its outbox row
     assert row(app, note.id).provider_message_id == message["Message-ID"]
 
 
@@ -241,3 +243,35 @@ def test_production_has_no_development_mailbox(monkeypatch):
     assert from_environment()["DEV_MAILBOX_DIR"] is None
     monkeypatch.setenv("APP_ENV", "development")
     assert from_environment()["DEV_MAILBOX_DIR"].endswith("dev-mail")
+
+
+def test_a_local_relay_without_tls_is_an_explicit_choice(app, sink):
+    with app.app_context():
+        note = notification_queue(dedupe_key="k", channel=Channel.EMAIL, to_address="a@example.test", body="b")
+        db.session.commit()
+    jobs.rq_queue.empty()
+
+    # Without tls=none the backend insists on STARTTLS, which this relay does not offer: nothing leaves.
+    override_backend("email", SmtpBackend(f"smtp://127.0.0.1:{sink.port}", "no-reply@clinic.example"))
+    assert tasks.notification_deliver(note.id) == "pending"
+    assert sink.count() == 0 and row(app, note.id).last_error == "SMTPNotSupportedError"
+
+    override_backend("email", SmtpBackend(sink.url, "no-reply@clinic.example"))
+    with app.app_context():
+        db.session.execute(text("UPDATE notifications SET next_attempt_at = now()"))
+        db.session.commit()
+    assert tasks.notification_deliver(note.id) == "sent"
+    assert sink.accepted == {str(note.id): 1}
+
+
+@pytest.mark.parametrize("url", ["smtp://user:secret@relay.internal:2525?tls=none", "smtps://relay:465?tls=none",
+                                 "smtp://relay:587?tls=maybe"])
+def test_smtp_settings_that_would_leak_or_mean_nothing_are_refused(url):
+    with pytest.raises(ValueError):
+        SmtpBackend(url, "no-reply@clinic.example")
+
+
+def test_the_worker_refuses_to_start_on_such_settings(app):
+    with another_app(app, SMTP_URL="smtp://user:secret@relay.internal:2525?tls=none") as misconfigured:
+        result = misconfigured.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code == 1 and "tls=none refuses a user name and password" in result.output

@@ -1,5 +1,6 @@
 """The outbox with the real Redis and RQ: written with its cause, enqueued after commit, delivered
-exactly once, retried with backoff, swept when Redis was down, never resent after a crash."""
+exactly once, retried with backoff, swept when Redis was down, never resent after a crash once handed
+to the provider, and sent once after a crash before that."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,14 +8,16 @@ import threading
 import time
 
 import pytest
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from sqlalchemy import func, select, text
 
+from app.core.clock import clock
+from app.core.db import on_commit
 from app.extensions import db, jobs
 from app.notifications import tasks
 from app.notifications.backends import PermanentFailure, override_backend
 from app.notifications.models import Channel, DeliveryStatus, Notification
-from app.notifications.services import notification_queue
+from app.notifications.services import notification_queue, notification_retry
 from tests.core.apps import another_app
 from tests.notifications.rows import row
 
@@ -30,7 +33,7 @@ class RecordingBackend:
         self.delay = delay
         self._lock = threading.Lock()
 
-    def send(self, *, to, subject, body):
+    def send(self, *, to, subject, body, reference=None):
         if self.delay:
             time.sleep(self.delay)
         with self._lock:
@@ -219,9 +222,10 @@ def test_the_last_attempt_gives_up(app):
 def test_a_send_interrupted_by_a_crash_is_flagged_not_resent(app, email):
     note_id = queue_email(app)
     jobs.rq_queue.empty()
-    with app.app_context():  # a worker claimed it, then died mid-send
+    with app.app_context():  # a worker claimed it, handed it to the provider, then died mid-send
         db.session.execute(text(
-            "UPDATE notifications SET status = 'sending', attempts = 1, lease_until = now() - interval '1 second'"))
+            "UPDATE notifications SET status = 'sending', attempts = 1, handed_at = now() - interval '3 minutes', "
+            "lease_until = now() - interval '1 second'"))
         db.session.commit()
     tasks.notifications_sweep()
     note = row(app, note_id)
@@ -229,6 +233,72 @@ def test_a_send_interrupted_by_a_crash_is_flagged_not_resent(app, email):
     tasks.notifications_sweep()
     assert tasks.notification_deliver(note_id) == "skipped"
     assert email.sent == []
+
+    # staff choose to send it again: exactly once more
+    with app.app_context():
+        notification_retry(notification_id=note_id)
+        db.session.commit()
+    run_worker()
+    tasks.notifications_sweep()
+    assert len(email.sent) == 1
+    note = row(app, note_id)
+    assert (note.status, note.attempts) == ("sent", 2)
+
+
+def test_a_claim_that_never_reached_the_provider_is_sent_once_later(app, email):
+    note_id = queue_email(app)
+    jobs.rq_queue.empty()
+    with app.app_context():  # a worker claimed it, then died (or lost the database) before the hand-off
+        db.session.execute(text(
+            "UPDATE notifications SET status = 'sending', lease_until = now() - interval '1 second'"))
+        db.session.commit()
+    assert tasks.notifications_sweep() == 1
+    assert tasks.notifications_sweep() == 0
+    note = row(app, note_id)
+    assert (note.status, note.attempts, note.last_error) == ("sent", 1, None)
+    assert len(email.sent) == 1
+
+
+def test_a_claim_lost_to_its_lease_is_never_sent_by_its_late_worker(app, email):
+    """A worker stalls between its claim and the hand-off for longer than the lease; meanwhile another
+    worker's sweep takes the row back and sends it. The stalled worker then finds it handed over."""
+    note_id = queue_email(app)
+    jobs.rq_queue.empty()
+
+    def another_worker_takes_over():
+        clock.freeze(dt.datetime.now(dt.timezone.utc) + tasks.LEASE + dt.timedelta(seconds=1))
+        other = threading.Thread(target=tasks.notifications_sweep)
+        other.start()
+        other.join(20)
+
+    with app.app_context():
+        on_commit(db.session, another_worker_takes_over)  # runs right after the stalled worker's claim
+        assert tasks.notification_deliver(note_id) == "skipped"
+    assert len(email.sent) == 1
+    note = row(app, note_id)
+    assert (note.status, note.attempts) == ("sent", 1)
+
+
+def test_a_send_that_outlived_its_lease_still_records_its_outcome(app):
+    """The provider took longer than the lease: the sweep flagged the row uncertain meanwhile; the
+    provider's answer, when it comes, settles it."""
+    class SlowProvider(RecordingBackend):
+        def send(self, **message):
+            clock.freeze(dt.datetime.now(dt.timezone.utc) + tasks.LEASE + dt.timedelta(seconds=1))
+            sweep = threading.Thread(target=tasks.notifications_sweep)
+            sweep.start()
+            sweep.join(20)
+            self.flagged = row(app, note_id).status
+            return super().send(**message)
+
+    slow = SlowProvider()
+    override_backend("email", slow)
+    note_id = queue_email(app)
+    jobs.rq_queue.empty()
+    assert tasks.notification_deliver(note_id) == "sent"
+    assert slow.flagged == "uncertain"
+    note = row(app, note_id)
+    assert (note.status, note.attempts, len(slow.sent)) == ("sent", 1, 1)
 
 
 def test_a_send_in_progress_is_left_alone(app, email):
@@ -259,6 +329,29 @@ def test_redis_down_keeps_the_row_and_the_sweep_sends_it_once(app, email):
     assert row(app, note_id).status == "sent"
 
 
+def test_after_a_failed_enqueue_redis_is_left_alone_for_a_while(app, email, tmp_path):
+    """A Redis that hangs makes every attempt wait out its timeouts: after one failure, requests and
+    sweeps stop trying for ENQUEUE_PAUSE and leave the work to the sweep."""
+    from app.core.jobs import ENQUEUE_PAUSE
+    from tests.notifications.peers import RedisServer
+
+    server = RedisServer(tmp_path)  # not started yet: its port refuses connections
+    try:
+        with another_app(app, REDIS_URL=server.url) as clinic:
+            queue_email(clinic, key="during")
+            server.start()
+            queue = Queue(jobs.rq_queue.name, connection=server.client())
+            queue_email(clinic, key="just-after")
+            assert queue.count == 0  # not even tried
+            clock.freeze(dt.datetime.now(dt.timezone.utc) + ENQUEUE_PAUSE + dt.timedelta(seconds=1))
+            later = queue_email(clinic, key="later")
+            assert queue.job_ids == [f"{queue.name}-notification-{later}"]
+    finally:
+        server.kill()
+    assert tasks.notifications_sweep() == 3
+    assert len(email.sent) == 3
+
+
 def test_a_message_for_later_waits_for_its_time(app, email):
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
     note_id = queue_email(app, send_at=later)
@@ -266,6 +359,19 @@ def test_a_message_for_later_waits_for_its_time(app, email):
     assert tasks.notifications_sweep() == 0
     assert tasks.notification_deliver(note_id) == "skipped"
     assert email.sent == [] and row(app, note_id).status == "pending"
+
+
+def test_a_stopping_worker_ends_its_sweep_before_the_next_message(app, email):
+    for n in range(3):
+        queue_email(app, key=f"k{n}")
+    jobs.rq_queue.empty()
+    stop = threading.Event()
+    stop.set()
+    jobs.run_periodic_forever(stop)  # what the worker's sweeps thread sees once SIGTERM arrives
+    assert tasks.notifications_sweep() == 0
+    stop.clear()
+    assert tasks.notifications_sweep() == 3
+    assert len(email.sent) == 3
 
 
 def test_in_app_messages_are_delivered_on_write(app, make_user):

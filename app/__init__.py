@@ -23,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_logging(app)
     register_middleware(app)
     register_extensions(app)
+    register_hooks(app)
     register_realtime(app)
     register_request_cycle(app)
     register_portals(app)
@@ -85,6 +86,15 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.sessions import load_user_from_cookie
 
     login_manager.user_loader(load_user_from_cookie)
+
+
+def register_hooks(app: Flask) -> None:
+    """Every call that goes up a layer, wired here: the lower module names what it needs (a Hook,
+    a channel kind, a context processor) and never imports the module that answers (.importlinter)."""
+    from app.scheduling.channels import channels_register
+
+    # each domain declares its channels
+    channels_register()
 
 
 def register_realtime(app: Flask) -> None:

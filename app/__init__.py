@@ -23,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_logging(app)
     register_middleware(app)
     register_extensions(app)
+    register_hooks(app)
     register_realtime(app)
     register_request_cycle(app)
     register_portals(app)
@@ -85,6 +86,39 @@ def register_extensions(app: Flask) -> None:
     from app.accounts.sessions import load_user_from_cookie
 
     login_manager.user_loader(load_user_from_cookie)
+
+
+def register_hooks(app: Flask) -> None:
+    """Every call that goes up a layer, wired here: the lower module names what it needs (a Hook,
+    a channel kind, a context processor) and never imports the module that answers (.importlinter)."""
+    from app.accounts import layout as accounts_layout
+    from app.accounts.queries import active_admins
+    from app.accounts.sessions import session_still_current
+    from app.accounts.views import public as accounts_public
+    from app.audit import checkpoints
+    from app.audit.services import audit_denied, audit_keep_reads_of_refused_request
+    from app.core import hooks
+    from app.notifications import layout as notifications_layout
+    from app.realtime import guard
+    from app.records import services as records_services
+    from app.records import visits
+    from app.scheduling import queries as scheduling_queries
+    from app.scheduling.channels import channels_register
+
+    # core asks audit; the layout shows the account's role and the unread messages
+    hooks.audit_denial.register(audit_denied)
+    hooks.audit_refused_request.register(audit_keep_reads_of_refused_request)
+    app.context_processor(accounts_layout.layout_context)
+    app.context_processor(notifications_layout.layout_context)
+    # realtime asks accounts, and each domain declares its channels
+    guard.session_still_current.register(session_still_current)
+    channels_register()
+    # audit asks accounts; accounts asks records; records asks scheduling
+    checkpoints.active_admins.register(active_admins)
+    accounts_public.patient_self_register.register(records_services.patient_self_register)
+    visits.appointment_together.register(scheduling_queries.appointment_together)
+    visits.patient_appointments.register(scheduling_queries.patient_appointments)
+    visits.no_show_counts.register(scheduling_queries.no_show_counts)
 
 
 def register_realtime(app: Flask) -> None:

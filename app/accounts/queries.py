@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.extensions import db
 
 
@@ -23,3 +23,8 @@ def accounts_list(*, term: str = "", role: str | None = None, limit: int = 50, o
     if role:
         query = query.where(User.role == role)
     return list(db.session.execute(query).scalars())
+
+
+def active_admins() -> list[User]:
+    return list(db.session.execute(select(User).where(User.role == Role.ADMIN.value,
+                                                      User.is_active_account.is_(True))).scalars())

@@ -34,6 +34,15 @@ def load_user_from_cookie(cookie_id: str):
     return user
 
 
+def session_still_current(db_session, *, user_id: int, session_token: str) -> bool:
+    """For a live socket, on a database session of its own: the account is active and still signed
+    in with this token (sign-out, a password change or deactivation replace it)."""
+    from app.accounts.models import User
+
+    user = db_session.get(User, user_id)
+    return bool(user and user.is_active_account and user.session_token == session_token)
+
+
 def touch_session() -> None:
     session[LAST_SEEN_KEY] = int(time.time())
 

@@ -13,6 +13,8 @@ from typing import Callable
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from app.core import hooks
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -102,7 +104,5 @@ def enforce():
 
 
 def _record_denial(reason: str) -> None:
-    from app.audit.services import audit_denied
-
     patient_id = (request.view_args or {}).get("patient_id")
-    audit_denied(reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None)
+    hooks.audit_denial(reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None)

@@ -2,6 +2,7 @@
 
 Works table by table in primary-key order, one committed batch at a time. A value already under
 the newest key is left alone, so after a crash the command simply runs again and carries on.
+It walks the tables on Base.metadata: the caller imports app.models first (core imports no domain).
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Iterator
 
 from sqlalchemy import LargeBinary, column, select, table, update
 
-import app.models  # noqa: F401
 from app.core.crypto import keyring
 from app.core.db import Base
 from app.core.types import ENCRYPTED_TYPES

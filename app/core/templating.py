@@ -25,18 +25,12 @@ NAVIGATION = {
 
 
 def register(app) -> None:
-    from app.accounts.models import ROLE_LABELS, Role
-    from app.notifications.services import inbox_unread_count
-
-    def _unread_messages() -> int:
-        # Called by the layout only: htmx fragments (the hot paths) never pay for this query.
-        return inbox_unread_count(user_id=current_user.id) if current_user.is_authenticated else 0
-
+    # The domains add their part of the layout (role_label, unread_messages) with their own
+    # context processors: see register_hooks in app/__init__.py.
     @app.context_processor
     def layout_context():
         nav = NAVIGATION.get(current_user.role, []) if current_user.is_authenticated else []
-        role_label = ROLE_LABELS[Role(current_user.role)] if current_user.is_authenticated else None
-        return {"nav_items": nav, "role_label": role_label, "unread_messages": _unread_messages,
+        return {"nav_items": nav,
                 "inbox_in_nav": current_user.is_authenticated and current_user.role in ROLES_WITH_INBOX,
                 "clinic_name": app.config["CLINIC_NAME"],
                 "idle_timeout": app.config["IDLE_TIMEOUT_SECONDS"], "idle_warning": app.config["IDLE_WARNING_SECONDS"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, session
 
+from app.core import hooks
 from app.core.outage import database_down_response, discard_session, is_database_down
 from app.extensions import db
 
@@ -25,13 +26,11 @@ def _withheld(error: Exception):
 
 
 def commit_or_fail(response):
-    from app.audit.services import audit_keep_reads_of_refused_request
-
     if g.get("database_down"):
         return response  # answered without the database: its session is already thrown away
     if response.status_code >= 400:
         try:
-            audit_keep_reads_of_refused_request()
+            hooks.audit_refused_request()
         except Exception as error:
             return _withheld(error)
         discard_session()

@@ -1,36 +1,54 @@
-"""Who may listen to which channel. A channel name is "<kind>:<id>" or "clinic".
+"""Who may listen to which channel. Each domain declares its kinds of channel and who may listen
+(`channel_kind_register`, called from create_app: scheduling's are in app/scheduling/channels.py);
+realtime knows none of them. A channel name is "<kind>:<id>" for a numbered kind, the kind alone
+("clinic") for one without an id.
 
 Names come from the browser (the live socket's query string), so there is one parser, and it is
-strict: an id is plain ASCII digits with no sign, space or leading zero ("²", "١", "+3", " 3" and
-"03" name no channel). Anything else is refused, never half-understood.
+strict: a kind is lowercase ASCII letters and registered; an id is plain ASCII digits with no sign,
+space or leading zero ("²", "١", "+3", " 3" and "03" name no channel). Anything else is refused,
+never half-understood.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any, Callable
 
-from app.accounts.models import Role
-
-CLINIC = "clinic"
+_KIND = re.compile(r"[a-z]+")
 # One number per id: the ids are INTEGER columns (9 digits stay far below 2**31).
-_NAMED = re.compile(r"(doctor|patient):([1-9][0-9]{0,8})")
+_NAME = re.compile(r"([a-z]+)(?::([1-9][0-9]{0,8}))?")
 
 
-def doctor_channel(doctor_id: int) -> str:
-    return f"doctor:{doctor_id}"
+@dataclasses.dataclass(frozen=True)
+class ChannelKind:
+    name: str
+    numbered: bool                               # "doctor:<id>"; False: the bare name ("clinic")
+    may_listen: Callable[[Any, int | None], bool]  # (user, id or None) -> may this user listen?
 
 
-def patient_channel(user_id: int) -> str:
-    return f"patient:{user_id}"
+_kinds: dict[str, ChannelKind] = {}
+
+
+def channel_kind_register(name: str, *, numbered: bool, may_listen: Callable[[Any, int | None], bool]) -> None:
+    """Declare a kind of channel and who may listen. The same declaration again (another create_app
+    in the process) changes nothing; another rule for a kind already declared is refused, so no
+    domain can widen who listens to another's channel."""
+    if not _KIND.fullmatch(name):
+        raise ValueError(f"a channel kind is lowercase ASCII letters, not {name!r}")
+    kind = ChannelKind(name, numbered, may_listen)
+    if _kinds.setdefault(name, kind) != kind:
+        raise ValueError(f"the channel kind {name!r} is already declared with another listen rule")
 
 
 def channel_parse(name: str) -> tuple[str, int | None] | None:
     """("clinic", None), ("doctor", 3) or ("patient", 7); None for anything that is not a channel."""
-    if name == CLINIC:
-        return CLINIC, None
-    match = _NAMED.fullmatch(name)
+    match = _NAME.fullmatch(name)
     if match is None:
         return None
-    return match.group(1), int(match.group(2))
+    kind, ident = _kinds.get(match.group(1)), match.group(2)
+    if kind is None or kind.numbered != (ident is not None):
+        return None
+    return kind.name, int(ident) if ident is not None else None
 
 
 def may_listen(user, channel: str) -> bool:
@@ -38,9 +56,4 @@ def may_listen(user, channel: str) -> bool:
     if parsed is None:
         return False
     kind, ident = parsed
-    role = user.role
-    if kind == CLINIC:
-        return role in (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)
-    if kind == "doctor":
-        return role in (Role.RECEPTION.value, Role.ADMIN.value) or (role == Role.DOCTOR.value and user.id == ident)
-    return role == Role.PATIENT.value and user.id == ident
+    return bool(_kinds[kind].may_listen(user, ident))

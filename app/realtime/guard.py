@@ -36,6 +36,7 @@ from wsproto.events import CloseConnection
 from wsproto.frame_protocol import CloseReason
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from app.core.hooks import Hook
 from app.core.outage import DATABASE_DOWN
 from app.extensions import db, socket_slots
 
@@ -49,6 +50,10 @@ TRY_AGAIN_LATER = CloseReason.TRY_AGAIN_LATER.value    # 1013
 PING_SECONDS = 25            # under the usual 60 s idle timeout of proxies
 SLOT_SECONDS = 2 * PING_SECONDS + 10  # a socket's count outlives one missed refresh, not two
 PENDING_MESSAGES = 32
+
+# (database session, user_id=, session_token=) -> is the account active and still signed in with that
+# token? Accounts answers it (registered by create_app): realtime sits below the domains.
+session_still_current = Hook("is this socket's account still signed in with its session token")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,12 +201,9 @@ class GuardedSocket:
     def _still_signed_in(self) -> bool | None:
         """A revoked session (sign-out, password change, deactivation) loses its sockets too.
         None: the database cannot say right now."""
-        from app.accounts.models import User
-
         try:
             with db.new_session() as session:
-                user = session.get(User, self.user_id)
-                return bool(user and user.is_active_account and user.session_token == self._session_token)
+                return bool(session_still_current(session, user_id=self.user_id, session_token=self._session_token))
         except DATABASE_DOWN as exc:
             log.warning("live socket closed, database unavailable: %s", exc.__class__.__name__)
             return None

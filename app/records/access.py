@@ -24,13 +24,12 @@ import secrets
 
 from flask import session
 from flask_login import current_user
-from sqlalchemy import exists, select
 
 from app.audit.models import AuditEvent
 from app.audit.services import CARE, audit_now, emergency_reason
 from app.core.clock import clock
 from app.extensions import db
-from app.scheduling.models import Appointment, AppointmentStatus
+from app.records import visits
 
 CARE_LOOKBACK = dt.timedelta(days=730)
 CARE_LOOKAHEAD = dt.timedelta(days=90)
@@ -43,13 +42,10 @@ MAX_GRANTS = 20  # a session cookie holds at most this many live grants (the old
 
 
 def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
-    """One query: an appointment together in the window, not cancelled."""
+    """One query (scheduling's, see visits.py): an appointment together in the window, not cancelled."""
     now = clock.now()
-    appointment = exists().where(
-        Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
-        Appointment.starts_at >= now - CARE_LOOKBACK, Appointment.starts_at <= now + CARE_LOOKAHEAD,
-        Appointment.status != AppointmentStatus.CANCELLED.value)
-    return bool(db.session.execute(select(appointment)).scalar())
+    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id,
+                                            since=now - CARE_LOOKBACK, until=now + CARE_LOOKAHEAD))
 
 
 @dataclasses.dataclass(frozen=True)

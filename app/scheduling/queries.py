@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, StaffProfile, User
@@ -63,6 +63,16 @@ QUEUE_COLUMNS = [
 def clinic_queue(day: dt.date) -> list[tuple[str, str, list[Appointment]]]:
     appointments = day_appointments(day)
     return [(key, label, [a for a in appointments if a.status_enum in statuses]) for key, label, statuses in QUEUE_COLUMNS]
+
+
+def appointment_together(*, doctor_id: int, patient_id: int, since: dt.datetime, until: dt.datetime) -> bool:
+    """One query: an appointment of this doctor with this patient, not cancelled, starting in the
+    window (records asks it to decide a care relationship: app/records/visits.py)."""
+    appointment = exists().where(
+        Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
+        Appointment.starts_at >= since, Appointment.starts_at <= until,
+        Appointment.status != S.CANCELLED.value)
+    return bool(db.session.execute(select(appointment)).scalar())
 
 
 def patient_appointments(patient_id: int) -> tuple[list[Appointment], list[Appointment]]:

@@ -19,9 +19,9 @@ from app.core.clock import clock
 from app.core.db import on_commit
 from app.core.errors import DomainError, NotFound
 from app.extensions import db, hub
-from app.realtime.channels import CLINIC, doctor_channel, patient_channel
 from app.records.models import Patient
 from app.scheduling import notices
+from app.scheduling.channels import CLINIC, doctor_channel, patient_channel
 from app.scheduling.clinic_time import local_today, to_local
 from app.scheduling.models import (
     ACTIVE_STATUS_VALUES,

@@ -318,8 +318,8 @@ def test_a_change_during_a_live_refresh_is_not_lost(new_page, live_server, booke
     checked in; the check-in's event reaches the page before that response does. The page must
     fetch again, not keep the older answer."""
     from app.extensions import db, hub
-    from app.realtime.channels import doctor_channel
     from app.scheduling import services
+    from app.scheduling.channels import doctor_channel
 
     c = booked
     doctor = new_page()
@@ -359,7 +359,7 @@ def test_live_updates_do_not_keep_an_unattended_desk_signed_in(new_page, idle_se
     """The desk's queue re-fetches itself on every event; that is not the person at the desk. With
     events flowing, an untouched session is still warned and signed out (idle timeout 4 s)."""
     from app.extensions import hub
-    from app.realtime.channels import CLINIC
+    from app.scheduling.channels import CLINIC
 
     desk_user = make_user(Role.RECEPTION)
     desk = new_page()

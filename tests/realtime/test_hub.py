@@ -4,8 +4,9 @@ from __future__ import annotations
 import uuid
 
 from app.accounts.models import Role
-from app.realtime.channels import CLINIC, may_listen
+from app.realtime.channels import may_listen
 from app.realtime.hub import Hub
+from app.scheduling.channels import CLINIC
 
 
 class _App:

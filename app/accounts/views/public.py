@@ -28,11 +28,16 @@ from app.accounts.sessions import idle_seconds_left, touch_session
 from app.audit.services import client_ip
 from app.core.errors import DomainError
 from app.core.forms import show_error
+from app.core.hooks import Hook
 from app.core.htmx import render_form
 from app.core.policies import public, signed_in
 from app.extensions import db
 
 bp = Blueprint("accounts", __name__)
+
+# /register makes a patient: the account and the patient's record, which records keeps (records sits
+# above accounts). create_app registers records' service: (email=, password=, full_name=, phone=).
+patient_self_register = Hook("make a patient's account and record from the registration form")
 
 
 def home_url_for(user) -> str:
@@ -171,8 +176,6 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            from app.records.services import patient_self_register
-
             patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
                                   phone=form.phone.data or None)
         except DomainError as error:

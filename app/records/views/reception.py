@@ -7,7 +7,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.extensions import db
-from app.records import queries, services
+from app.records import queries, services, visits
 from app.records.forms import WalkInForm
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
@@ -40,12 +40,10 @@ def new_patient():
 
 @bp.route("/<int:patient_id>")
 def patient(patient_id: int):
-    from app.scheduling import queries as scheduling_queries
-
     try:
         found = services.patient_get(patient_id)
     except NotFound:
         abort(404)
-    upcoming, past = scheduling_queries.patient_appointments(patient_id)
-    no_shows = scheduling_queries.no_show_counts([patient_id]).get(patient_id, 0)
+    upcoming, past = visits.patient_appointments(patient_id)
+    no_shows = visits.no_show_counts([patient_id]).get(patient_id, 0)
     return render_form("records/reception/patient.html", patient=found, upcoming=upcoming, past=past, no_shows=no_shows)

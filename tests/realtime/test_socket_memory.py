@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 from simple_websocket import ConnectionClosed
+from wsproto.utilities import LocalProtocolError
 
 from app.accounts.models import Role
 from tests.realtime.support import connect, gunicorn, sign_in
@@ -42,7 +43,7 @@ def _send_until_closed(ws, payload: bytes, budget: int) -> tuple[int, int]:
         while sent < budget:
             ws.send(payload)
             sent += 1
-    except (ConnectionClosed, OSError):
+    except (ConnectionClosed, OSError, LocalProtocolError):  # the server's close frame already arrived
         pass
     try:
         while True:

@@ -12,7 +12,6 @@ import html
 import importlib
 import re
 
-import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import String
 from wtforms import EmailField, PasswordField, StringField, TextAreaField

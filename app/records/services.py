@@ -11,8 +11,8 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.services import patient_account_register
 from app.audit.services import CARE, audit_access
-from app.core.errors import DomainError, NotFound
 from app.core.db import column_length
+from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
 

@@ -37,6 +37,16 @@ class HoursInput:
     break_end: dt.time | None = None
 
 
+def day_hours(*, start: dt.time | None, end: dt.time | None, slot_minutes: int | None,
+              break_start: dt.time | None = None, break_end: dt.time | None = None) -> list[HoursInput]:
+    """One weekday's hours as typed in the form: none (a day off) or one interval."""
+    if start is None and end is None:
+        return []
+    if start is None or end is None:
+        raise DomainError("Give both times, or neither to take the day off.", field="end")
+    return [HoursInput(start, end, slot_minutes or 15, break_start, break_end)]
+
+
 def _check_interval(hours: HoursInput) -> None:
     if not MIN_SLOT <= hours.slot_minutes <= MAX_SLOT:
         raise DomainError(f"A slot lasts from {MIN_SLOT} to {MAX_SLOT} minutes.", field="slot_minutes")

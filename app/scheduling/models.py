@@ -72,11 +72,21 @@ class AppointmentStatus(str, enum.Enum):
     def label(self) -> str:
         return STATUS_LABELS[self]
 
+    @property
+    def badge(self) -> str:
+        """The badge's style class wherever a status is shown: one colour per status across the app."""
+        return STATUS_BADGES[self]
+
 
 STATUS_LABELS = {
     AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Arrived",
     AppointmentStatus.IN_CONSULTATION: "With the doctor", AppointmentStatus.COMPLETED: "Done",
     AppointmentStatus.CANCELLED: "Cancelled", AppointmentStatus.NO_SHOW: "No-show",
+}
+STATUS_BADGES = {
+    AppointmentStatus.BOOKED: "", AppointmentStatus.CHECKED_IN: "badge-ok",
+    AppointmentStatus.IN_CONSULTATION: "badge-warn", AppointmentStatus.COMPLETED: "badge-ok",
+    AppointmentStatus.CANCELLED: "badge-danger", AppointmentStatus.NO_SHOW: "badge-danger",
 }
 # The statuses that hold the doctor's (and the patient's) time.
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_CONSULTATION)

@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import Role, StaffProfile, User
 from app.core.clock import clock
 from app.extensions import db
-from app.scheduling.clinic_time import day_bounds_utc
-from app.scheduling.models import Appointment, AppointmentStatus
+from app.scheduling.clinic_time import day_bounds_utc, local_today
+from app.scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WeeklyHours
 
 S = AppointmentStatus
 
@@ -30,6 +30,36 @@ def doctor_get(doctor_id: int) -> User | None:
     return db.session.execute(
         select(User).where(User.id == doctor_id, User.role == Role.DOCTOR.value, User.is_active_account.is_(True))
     ).scalar_one_or_none()
+
+
+def weekly_hours(doctor_id: int) -> list[WeeklyHours]:
+    return list(db.session.execute(
+        select(WeeklyHours).where(WeeklyHours.doctor_id == doctor_id).order_by(WeeklyHours.weekday, WeeklyHours.start)
+    ).scalars())
+
+
+def exceptions_ahead(doctor_id: int) -> list[AvailabilityException]:
+    """Leave and extra hours that have not ended yet, soonest first."""
+    return list(db.session.execute(
+        select(AvailabilityException).where(AvailabilityException.doctor_id == doctor_id,
+                                            AvailabilityException.last_day >= local_today())
+        .order_by(AvailabilityException.first_day)
+    ).scalars())
+
+
+def visit_for_member(*, token: str, user_id: int, role: str) -> Appointment | None:
+    """The video visit behind an unguessable link, for its own doctor or patient only (None for
+    anyone else, as for a link that does not exist)."""
+    if len(token) >= 64:
+        return None
+    appointment = db.session.execute(
+        select(Appointment).where(Appointment.video_token == token).options(joinedload(Appointment.patient))
+    ).scalar_one_or_none()
+    if appointment is None:
+        return None
+    is_doctor = role == Role.DOCTOR.value and appointment.doctor_id == user_id
+    is_patient = role == Role.PATIENT.value and appointment.patient.user_id == user_id
+    return appointment if is_doctor or is_patient else None
 
 
 def specialities() -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.core.clock import clock
 from app.extensions import cache, db
-from app.scheduling.clinic_time import day_bounds_utc, local_to_utc
+from app.scheduling.clinic_time import day_bounds_utc, local_to_utc, week_start
 from app.scheduling.models import (
     ACTIVE_STATUS_VALUES,
     Appointment,
@@ -24,6 +24,26 @@ from app.scheduling.models import (
 
 CACHE_SECONDS = 300
 MAX_DAYS_AHEAD = 90
+
+
+@dataclasses.dataclass(frozen=True)
+class BookingWeek:
+    """The week the booking picker shows: the chosen day kept inside the bookable window."""
+
+    day: dt.date
+    days: list[dt.date]
+    prev_week: dt.date | None
+    next_week: dt.date | None
+
+
+def booking_week(day: dt.date | None, *, today: dt.date) -> BookingWeek:
+    last = today + dt.timedelta(days=MAX_DAYS_AHEAD)
+    day = min(max(day or today, today), last)
+    monday = week_start(day)
+    following = monday + dt.timedelta(days=7)
+    return BookingWeek(day=day, days=[monday + dt.timedelta(days=i) for i in range(7)],
+                       prev_week=monday - dt.timedelta(days=7) if monday > today else None,
+                       next_week=following if following <= last else None)
 
 
 @dataclasses.dataclass(frozen=True)

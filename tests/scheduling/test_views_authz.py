@@ -177,8 +177,8 @@ def test_the_same_booking_form_posted_twice_books_once(app, doctor, patient_b):
 
 
 @pytest.mark.parametrize("query, statuses", [
-    ("doctor=999999", (404,)), ("doctor=abc", (200,)), ("day=garbage", (400,)), ("day=9999-12-31", (200,)),
-    ("day=0001-01-01", (200,)), ("speciality=%3Cscript%3E", (200,)),
+    ("doctor=999999", (404,)), ("doctor=abc", (200,)), ("day=garbage", (400,)), ("day=9999-12-31", (400,)),
+    ("day=0001-01-01", (400,)), ("day=2030-01-01", (200,)), ("speciality=%3Cscript%3E", (200,)),
 ])
 def test_tampered_picker_links_never_500(doctor, patient_b, query, statuses):
     browser, _, _ = patient_b

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from app.core.clock import clock
+from app.core.request_args import or_404
 from app.scheduling import queries
 from app.scheduling.views import flow, hours
 
@@ -13,10 +14,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/doctors")
 
 
 def _doctor(doctor_id: int):
-    doctor = next((d for d in queries.doctors_list() if d.id == doctor_id), None)
-    if doctor is None:
-        abort(404)
-    return doctor
+    return or_404(queries.doctor_get(doctor_id))
 
 
 def _urls(doctor_id: int) -> dict:

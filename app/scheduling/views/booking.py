@@ -9,16 +9,12 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_args import instant_value
 from app.extensions import db
 from app.scheduling import queries, services
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
-from app.scheduling.views.picker import (
-    new_idempotency_key,
-    parse_instant,
-    picker_context,
-    picker_fragment,
-)
+from app.scheduling.views.picker import new_idempotency_key, picker_context, picker_fragment
 
 
 def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoint: str,
@@ -33,7 +29,7 @@ def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoi
     doctor = queries.doctor_get(doctor_id) if doctor_id is not None else None
     if doctor is None:
         abort(404)
-    starts_at = parse_instant(form.starts_at.data or "")
+    starts_at = instant_value(form.starts_at.data or "")
     alternatives = []
     if form.validate_on_submit():
         try:
@@ -69,7 +65,7 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
     if form.validate_on_submit():
         try:
             services.appointment_reschedule(actor=current_user, appointment_id=appointment_id,
-                                            starts_at=parse_instant(form.starts_at.data),
+                                            starts_at=instant_value(form.starts_at.data),
                                             doctor_id=int(form.doctor_id.data) if form.doctor_id.data.isdigit() else None,
                                             reason=form.reason.data or default_reason,
                                             idempotency_key=form.idempotency_key.data)

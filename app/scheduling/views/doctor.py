@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, url_for
 from flask_login import current_user
 
 from app.core.errors import NotFound
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_args import date_arg
 from app.scheduling import queries, services
 from app.scheduling.clinic_time import local_today, week_start
 from app.scheduling.views import flow, hours
@@ -21,24 +22,14 @@ def day_context(day: dt.date | None = None) -> dict:
             **flow.buttons_context(offered=("start", "complete", "no_show"))}
 
 
-def _day_arg() -> dt.date | None:
-    try:
-        day = dt.date.fromisoformat(request.args["day"]) if request.args.get("day") else None
-    except ValueError:
-        abort(400)
-    if day is not None and not 2000 <= day.year <= 2999:  # the calendar's edges overflow in UTC
-        abort(400)
-    return day
-
-
 @bp.route("/day")
 def day():
-    return render_page_or_fragment("scheduling/doctor/day.html", "scheduling/doctor/_day.html", **day_context(_day_arg()))
+    return render_page_or_fragment("scheduling/doctor/day.html", "scheduling/doctor/_day.html", **day_context(date_arg("day")))
 
 
 @bp.route("/week")
 def week():
-    monday = week_start(_day_arg() or local_today())
+    monday = week_start(date_arg("day") or local_today())
     days = [(monday + dt.timedelta(days=i)) for i in range(7)]
     by_day = {d: queries.day_appointments(d, doctor_id=current_user.id) for d in days}
     return render_form("scheduling/doctor/week.html", days=days, by_day=by_day, monday=monday,

@@ -2,27 +2,18 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect
-from sqlalchemy import select
 
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form
 from app.extensions import db
-from app.scheduling import availability
-from app.scheduling.clinic_time import local_today
+from app.scheduling import availability, queries
 from app.scheduling.forms import WEEKDAYS, ExceptionForm, WeeklyHoursForm
-from app.scheduling.models import AvailabilityException, ExceptionKind, WeeklyHours
+from app.scheduling.models import ExceptionKind
 
 
 def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts=None, status=200):
-    hours = db.session.execute(
-        select(WeeklyHours).where(WeeklyHours.doctor_id == doctor.id).order_by(WeeklyHours.weekday, WeeklyHours.start)
-    ).scalars().all()
-    exceptions = db.session.execute(
-        select(AvailabilityException).where(AvailabilityException.doctor_id == doctor.id,
-                                            AvailabilityException.last_day >= local_today())
-        .order_by(AvailabilityException.first_day)
-    ).scalars().all()
+    hours, exceptions = queries.weekly_hours(doctor.id), queries.exceptions_ahead(doctor.id)
     if conflicts is None:
         conflicts = availability.availability_conflicts(doctor_id=doctor.id)
     return render_form("scheduling/hours.html", doctor=doctor, hours=hours, exceptions=exceptions, weekdays=WEEKDAYS,
@@ -48,14 +39,10 @@ def save_hours(doctor, urls):
     form = WeeklyHoursForm()
     if not form.validate_on_submit():
         return _page(doctor, urls, hours_form=form, status=422)
-    intervals = []
-    if form.start.data or form.end.data:
-        if not (form.start.data and form.end.data):
-            form.end.errors = list(form.end.errors) + ["Give both times, or neither to take the day off."]
-            return _page(doctor, urls, hours_form=form, status=422)
-        intervals.append(availability.HoursInput(form.start.data, form.end.data, form.slot_minutes.data or 15,
-                                                 form.break_start.data, form.break_end.data))
     try:
+        intervals = availability.day_hours(start=form.start.data, end=form.end.data,
+                                           slot_minutes=form.slot_minutes.data, break_start=form.break_start.data,
+                                           break_end=form.break_end.data)
         conflicts = availability.weekly_hours_set(doctor_id=doctor.id, weekday=int(form.weekday.data), intervals=intervals)
     except DomainError as error:
         db.session.rollback()

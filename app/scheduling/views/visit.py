@@ -6,15 +6,13 @@ page says when the visit is and who it is with.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.core.policies import signed_in
-from app.extensions import db
-from app.scheduling.models import Appointment
-from app.scheduling.services import patient_id_for_user
+from app.core.request_args import or_404
+from app.scheduling import queries
 
 bp = Blueprint("visit", __name__)
 
@@ -22,12 +20,6 @@ bp = Blueprint("visit", __name__)
 @bp.route("/visit/<token>", endpoint="room")
 @signed_in
 def room(token: str):
-    appointment = db.session.execute(
-        select(Appointment).where(Appointment.video_token == token)).scalar_one_or_none() if len(token) < 64 else None
-    if appointment is None:
-        abort(404)
-    is_doctor = current_user.role == Role.DOCTOR.value and current_user.id == appointment.doctor_id
-    is_patient = current_user.role == Role.PATIENT.value and patient_id_for_user(current_user) == appointment.patient_id
-    if not (is_doctor or is_patient):
-        abort(404)
-    return render_template("scheduling/visit.html", appointment=appointment, is_doctor=is_doctor)
+    appointment = or_404(queries.visit_for_member(token=token, user_id=current_user.id, role=current_user.role))
+    return render_template("scheduling/visit.html", appointment=appointment,
+                           is_doctor=current_user.role == Role.DOCTOR.value)

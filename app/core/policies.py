@@ -103,6 +103,8 @@ def enforce():
 
 def _record_denial(reason: str) -> None:
     from app.audit.services import audit_denied
+    from app.core.request_actor import current_actor
 
     patient_id = (request.view_args or {}).get("patient_id")
-    audit_denied(reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None)
+    audit_denied(actor=current_actor(), reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None,
+                 target=request.endpoint)

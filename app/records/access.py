@@ -7,27 +7,23 @@ are then audited with the reason "care".
 
 Without one, a doctor sees who the patient is but not the chart, and may open it in an emergency by
 giving a reason. The grant is audited at once ('chart.emergency_access') and lasts 60 minutes, for
-that patient and this signed-in session only: it lives in the Flask session, which signing in,
-signing out, switching user and the idle sign-out all clear, and it is bound to the session token,
-so a revoked session ("end sessions", a password or role change) loses it too. The cookie holds
-only the grant's expiry and the seq of its audit row; the reason itself is read back from the audit
-trail. While it lasts every read and write of that chart is audited with the reason
-"emergency: <the reason given>" (the category "emergency" in plain, the doctor's words encrypted),
-for the administrator to review (/admin/people/audit?emergency=1).
+that patient and the signed-in session that asked only: the view keeps it in the session
+(app/core/request_actor.py), and the actor carries it back in on every request. A grant is worth
+its audit row: its reason is read back from the trail, never from the cookie. While it lasts every
+read and write of that chart is audited with the reason "emergency: <the reason given>" (the
+category "emergency" in plain, the doctor's words encrypted), for the administrator to review
+(/admin/people/audit?emergency=1).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import secrets
 
-from flask import session
-from flask_login import current_user
 from sqlalchemy import exists, select
 
 from app.audit.models import AuditEvent
 from app.audit.services import CARE, audit_now, emergency_reason
+from app.core.actor import Actor, Grant
 from app.core.clock import clock
 from app.extensions import db
 from app.scheduling.models import Appointment, AppointmentStatus
@@ -37,9 +33,6 @@ CARE_LOOKAHEAD = dt.timedelta(days=90)
 EMERGENCY_DURATION = dt.timedelta(minutes=60)
 EMERGENCY_REASON_MIN, EMERGENCY_REASON_MAX = 10, 300
 EMERGENCY_ACTION = "chart.emergency_access"
-SESSION_KEY = "emergency_access"
-HOLDER_KEY = "emergency_holder"
-MAX_GRANTS = 20  # a session cookie holds at most this many live grants (the oldest go first)
 
 
 def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
@@ -59,59 +52,35 @@ class EmergencyGrant:
     until: dt.datetime
 
 
-def _holder() -> str:
-    """This signed-in session: the account, its session token (revoked with it) and a random key
-    made for this sign-in (signing in clears the session). A grant is worth nothing to any other."""
-    key = session.get(HOLDER_KEY)
-    if not key:
-        key = session[HOLDER_KEY] = secrets.token_urlsafe(12)
-    return hashlib.sha256(f"{current_user.get_id()}:{key}".encode()).hexdigest()[:16]
-
-
-def _live_grants(now: float) -> dict[str, dict]:
-    holder = _holder()
-    return {pid: g for pid, g in (session.get(SESSION_KEY) or {}).items()
-            if isinstance(g, dict) and g.get("holder") == holder and g.get("until", 0) > now}
-
-
-def emergency_grant_active(patient_id: int) -> EmergencyGrant | None:
-    """The signed-in doctor's live emergency grant for this patient's chart, if any."""
-    stored = session.get(SESSION_KEY)
-    if not stored or str(patient_id) not in stored:
+def emergency_grant_active(*, actor: Actor, patient_id: int) -> EmergencyGrant | None:
+    """The actor's live emergency grant for this patient's chart, if any: one its session holds,
+    unexpired, whose audit row records this doctor's emergency access to this patient."""
+    grant = actor.grant_for(patient_id)
+    if grant is None or grant.until <= clock.now().timestamp():
         return None
-    now = clock.now().timestamp()
-    live = _live_grants(now)
-    if len(live) != len(stored):
-        session[SESSION_KEY] = live  # forget what has expired
-    grant = live.get(str(patient_id))
-    if grant is None:
+    row = db.session.get(AuditEvent, grant.audit_seq)
+    if row is None or row.action != EMERGENCY_ACTION or row.patient_id != patient_id \
+            or row.actor_user_id != actor.user_id:
         return None
-    row = db.session.get(AuditEvent, grant.get("seq"))
-    if row is None or row.action != EMERGENCY_ACTION or row.patient_id != patient_id:
-        return None
-    return EmergencyGrant(patient_id, row.reason_text, dt.datetime.fromtimestamp(grant["until"], dt.timezone.utc))
+    return EmergencyGrant(patient_id, row.reason_text, dt.datetime.fromtimestamp(grant.until, dt.timezone.utc))
 
 
-def emergency_grant(*, patient_id: int, why: str) -> EmergencyGrant:
-    """Open this patient's chart to the signed-in doctor for 60 minutes, in this session.
-
-    The audit row is committed first, on its own: if it cannot be written this raises and no grant
-    is made. Asking again while a grant lasts starts a new 60 minutes (and a new row)."""
+def emergency_grant(*, actor: Actor, patient_id: int, why: str) -> Grant:
+    """Open this patient's chart to `actor` for 60 minutes; the caller keeps the grant in the
+    actor's session. The audit row is committed first, on its own: if it cannot be written this
+    raises and no grant is made. Asking again while a grant lasts starts a new 60 minutes (and a
+    new row)."""
     reason = emergency_reason(why)
-    seq = audit_now(patient_id=patient_id, action=EMERGENCY_ACTION, target=f"patient:{patient_id}", reason=reason)
-    now = clock.now()
-    until = now + EMERGENCY_DURATION
-    live = _live_grants(now.timestamp())
-    live.pop(str(patient_id), None)
-    live[str(patient_id)] = {"until": int(until.timestamp()), "seq": seq, "holder": _holder()}
-    session[SESSION_KEY] = dict(sorted(live.items(), key=lambda item: item[1]["until"])[-MAX_GRANTS:])
-    return EmergencyGrant(patient_id, reason, until.replace(microsecond=0))
+    seq = audit_now(actor=actor, patient_id=patient_id, action=EMERGENCY_ACTION, target=f"patient:{patient_id}",
+                    reason=reason)
+    until = clock.now() + EMERGENCY_DURATION
+    return Grant(patient_id=patient_id, audit_seq=seq, until=int(until.timestamp()))
 
 
-def chart_access(*, doctor_id: int, patient_id: int) -> str | None:
-    """The audit reason for the signed-in doctor's access to this chart: the emergency reason while a
-    grant lasts, "care" with a care relationship, None when the chart is closed to them."""
-    grant = emergency_grant_active(patient_id)
+def chart_access(*, actor: Actor, patient_id: int) -> str | None:
+    """The audit reason for this doctor's access to this chart: the emergency reason while a grant
+    lasts, "care" with a care relationship, None when the chart is closed to them."""
+    grant = emergency_grant_active(actor=actor, patient_id=patient_id)
     if grant is not None:
         return grant.reason
-    return CARE if care_relationship(doctor_id=doctor_id, patient_id=patient_id) else None
+    return CARE if care_relationship(doctor_id=actor.user_id, patient_id=patient_id) else None

@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.services import patient_account_register
 from app.audit.services import CARE, audit_access
+from app.core.actor import Actor
 from app.core.errors import DomainError, NotFound
 from app.core.db import column_length
 from app.extensions import db
@@ -110,7 +111,7 @@ def patient_find_by_national_id(national_id: str) -> Patient | None:
     return db.session.execute(select(Patient).where(Patient.national_id_index == national_id)).scalar_one_or_none()
 
 
-def chart_read(*, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[ClinicalEntry]]:
+def chart_read(*, actor: Actor, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[ClinicalEntry]]:
     """A patient's chart grouped by kind, newest first. Audited as a read."""
     patient_get(patient_id)
     entries = db.session.execute(
@@ -118,7 +119,7 @@ def chart_read(*, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[C
                                     ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
         .order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by))
     ).scalars().all()
-    audit_access(patient_id=patient_id, action="chart.read", reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action="chart.read", reason=reason)
     chart: dict[EntryKind, list[ClinicalEntry]] = {kind: [] for kind in EntryKind}
     for entry in entries:
         chart[EntryKind(entry.kind)].append(entry)
@@ -150,7 +151,7 @@ def _validate(kind: EntryKind, content: dict) -> dict:
     return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
 
 
-def entry_add(*, patient_id: int, kind: EntryKind, content: dict, recorded_by_id: int | None,
+def entry_add(*, actor: Actor, patient_id: int, kind: EntryKind, content: dict, recorded_by_id: int | None,
               reason: str = CARE, recorded_at: dt.datetime | None = None) -> ClinicalEntry:
     patient_get(patient_id)
     entry = ClinicalEntry(patient_id=patient_id, kind=kind.value, content=_validate(kind, content),
@@ -159,24 +160,27 @@ def entry_add(*, patient_id: int, kind: EntryKind, content: dict, recorded_by_id
         entry.recorded_at = recorded_at
     db.session.add(entry)
     db.session.flush()
-    audit_access(patient_id=patient_id, action=f"{kind.value}.create", target=f"clinical_entry:{entry.id}", reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=f"{kind.value}.create", target=f"clinical_entry:{entry.id}",
+                 reason=reason)
     return entry
 
 
-def entry_set_status(*, patient_id: int, entry_id: int, status: EntryStatus, reason: str = CARE) -> ClinicalEntry:
+def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: EntryStatus,
+                     reason: str = CARE) -> ClinicalEntry:
     entry = db.session.execute(
         select(ClinicalEntry).where(ClinicalEntry.id == entry_id, ClinicalEntry.patient_id == patient_id)
     ).scalar_one_or_none()
     if entry is None:
         raise NotFound("No such entry in this chart.")
     entry.status = status.value
-    audit_access(patient_id=patient_id, action=f"{entry.kind}.{status.value}", target=f"clinical_entry:{entry.id}",
-                 reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=f"{entry.kind}.{status.value}",
+                 target=f"clinical_entry:{entry.id}", reason=reason)
     return entry
 
 
-def history_update(*, patient_id: int, history: str, reason: str = CARE) -> Patient:
+def history_update(*, actor: Actor, patient_id: int, history: str, reason: str = CARE) -> Patient:
     patient = patient_get(patient_id)
     patient.history = history.strip() or None
-    audit_access(patient_id=patient_id, action="history.update", target=f"patient:{patient_id}", reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action="history.update", target=f"patient:{patient_id}",
+                 reason=reason)
     return patient

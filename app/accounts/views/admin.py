@@ -10,6 +10,7 @@ from app.accounts.models import ROLE_LABELS, Role
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
 from app.extensions import db
 
 bp = Blueprint("accounts", __name__, url_prefix="/people")
@@ -31,8 +32,8 @@ def invite():
     form = InviteStaffForm()
     if form.validate_on_submit():
         try:
-            services.staff_invite(email=form.email.data, full_name=form.full_name.data, role=Role(form.role.data),
-                                  invited_by=current_user._get_current_object(), speciality=form.speciality.data or None,
+            services.staff_invite(actor=current_actor(), email=form.email.data, full_name=form.full_name.data,
+                                  role=Role(form.role.data), speciality=form.speciality.data or None,
                                   fee_cents=form.fee.data * 100 if form.fee.data is not None else None)
         except DomainError as error:
             db.session.rollback()
@@ -56,7 +57,7 @@ def person(user_id: int):
     form = RoleForm(obj=None if request.method == "POST" else user)
     if form.validate_on_submit():
         try:
-            services.account_role_change(user_id=user_id, role=Role(form.role.data), by=current_user._get_current_object())
+            services.account_role_change(actor=current_actor(), user_id=user_id, role=Role(form.role.data))
         except DomainError as error:
             db.session.rollback()
             form.role.errors = list(form.role.errors) + [error.message]
@@ -81,7 +82,7 @@ def _act(user_id: int, action, done: str):
 
 @bp.route("/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
-    return _act(user_id, lambda: services.account_deactivate(user_id=user_id, by=current_user._get_current_object()),
+    return _act(user_id, lambda: services.account_deactivate(actor=current_actor(), user_id=user_id),
                 "Account deactivated; it was signed out everywhere.")
 
 

@@ -25,11 +25,11 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Role, TokenPurpose
 from app.accounts.sessions import idle_seconds_left, touch_session
-from app.audit.services import client_ip
 from app.core.errors import DomainError
 from app.core.forms import show_error
 from app.core.htmx import render_form
 from app.core.policies import public, signed_in
+from app.core.request_actor import current_actor
 from app.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -65,7 +65,7 @@ def login():
         return redirect(home_url_for(current_user))
     if form.validate_on_submit():
         try:
-            user = services.sign_in_check(email=form.email.data, password=form.password.data, ip=client_ip())
+            user = services.sign_in_check(email=form.email.data, password=form.password.data, ip=current_actor().ip)
         except services.SignInRefused as refused:
             db.session.commit()  # keep the failure counts that throttle the next attempts
             form.form_errors.append(refused.message)

@@ -7,13 +7,13 @@ access form, and cannot write to the chart.
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user
 
 from app.audit.services import audit_denied
 from app.core.error_pages import render_error
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor, session_grant_keep
 from app.extensions import db
 from app.records import access, queries, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
@@ -40,12 +40,12 @@ def _patient(patient_id: int):
 
 def _access(patient_id: int) -> str | None:
     """The audit reason this doctor opens the chart with ("care" or "emergency: ..."), or None."""
-    return access.chart_access(doctor_id=current_user.id, patient_id=patient_id)
+    return access.chart_access(actor=current_actor(), patient_id=patient_id)
 
 
 def _refused(patient_id: int):
     """A write to a chart closed to this doctor: recorded as denied, nothing written."""
-    audit_denied(reason=NO_CARE, patient_id=patient_id)
+    audit_denied(actor=current_actor(), reason=NO_CARE, patient_id=patient_id, target=request.endpoint)
     return render_error(403, "You have no care relationship with this patient. Open the chart to ask for "
                              "emergency access.")
 
@@ -59,11 +59,13 @@ def patients():
 
 
 def _chart_page(patient, *, reason: str, forms=None, status: int = 200, open_kind: str | None = None):
-    chart = services.chart_read(patient_id=patient.id, reason=reason)
+    actor = current_actor()
+    chart = services.chart_read(actor=actor, patient_id=patient.id, reason=reason)
     forms = forms or {}
     all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in EntryKind}
     return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
-                       open_kind=open_kind, status=status, grant=access.emergency_grant_active(patient.id))
+                       open_kind=open_kind, status=status,
+                       grant=access.emergency_grant_active(actor=actor, patient_id=patient.id))
 
 
 def _emergency_page(patient, form, *, status: int = 200):
@@ -84,12 +86,13 @@ def chart(patient_id: int):
 @bp.route("/<int:patient_id>/emergency-access", methods=["POST"])
 def emergency_access(patient_id: int):
     patient = _patient(patient_id)
-    if access.care_relationship(doctor_id=current_user.id, patient_id=patient_id):
+    actor = current_actor()
+    if access.care_relationship(doctor_id=actor.user_id, patient_id=patient_id):
         # Nothing to break: the chart is open to this doctor already.
         return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
     form = EmergencyAccessForm()
     if form.validate_on_submit():
-        access.emergency_grant(patient_id=patient_id, why=form.reason.data)
+        session_grant_keep(access.emergency_grant(actor=actor, patient_id=patient_id, why=form.reason.data))
         return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
     return _emergency_page(patient, form, status=422)
 
@@ -104,8 +107,9 @@ def entry_add(patient_id: int, kind: str):
     form = ENTRY_FORMS[entry_kind]()
     if form.validate_on_submit():
         try:
-            services.entry_add(patient_id=patient_id, kind=entry_kind, content=form_content(form),
-                               recorded_by_id=current_user.id, reason=reason)
+            actor = current_actor()
+            services.entry_add(actor=actor, patient_id=patient_id, kind=entry_kind, content=form_content(form),
+                               recorded_by_id=actor.user_id, reason=reason)
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
         except NotFound:
             abort(404)
@@ -126,7 +130,8 @@ def entry_status(patient_id: int, entry_id: int):
     except ValueError:
         abort(400)
     try:
-        services.entry_set_status(patient_id=patient_id, entry_id=entry_id, status=status, reason=reason)
+        services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id, status=status,
+                                  reason=reason)
     except NotFound:
         abort(404)
     return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
 from app.extensions import db
 from app.scheduling import queries, services
 from app.scheduling.forms import BookingForm, MoveForm
@@ -37,7 +37,7 @@ def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoi
     alternatives = []
     if form.validate_on_submit():
         try:
-            services.appointment_book(actor=current_user, patient_id=patient_id, doctor_id=doctor.id,
+            services.appointment_book(actor=current_actor(), patient_id=patient_id, doctor_id=doctor.id,
                                       starts_at=starts_at, mode=VisitMode(form.mode.data), reason=form.reason.data,
                                       idempotency_key=form.idempotency_key.data)
         except services.SlotTaken as taken:
@@ -62,13 +62,13 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
               default_reason: str | None = None):
     """GET: the picker to choose the new time; POST: move the appointment there."""
     try:
-        appointment = services.appointment_for(current_user, appointment_id)
+        appointment = services.appointment_for(current_actor(), appointment_id)
     except NotFound:
         abort(404)
     form = MoveForm()
     if form.validate_on_submit():
         try:
-            services.appointment_reschedule(actor=current_user, appointment_id=appointment_id,
+            services.appointment_reschedule(actor=current_actor(), appointment_id=appointment_id,
                                             starts_at=parse_instant(form.starts_at.data),
                                             doctor_id=int(form.doctor_id.data) if form.doctor_id.data.isdigit() else None,
                                             reason=form.reason.data or default_reason,

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import is_htmx_fragment_request
+from app.core.request_actor import current_actor
 from app.extensions import db
 from app.scheduling import services
 
@@ -32,7 +33,7 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
         abort(404)
     message, category = DONE[action], "success"
     try:
-        services.appointment_advance(actor=current_user, appointment_id=appointment_id, action=action)
+        services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action)
     except NotFound:
         abort(404)
     except DomainError as error:
@@ -53,13 +54,13 @@ def cancel_page(appointment_id: int, *, done_url):
     from app.scheduling.forms import CancelForm
 
     try:
-        appointment = services.appointment_for(current_user, appointment_id)
+        appointment = services.appointment_for(current_actor(), appointment_id)
     except NotFound:
         abort(404)
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            services.appointment_cancel(actor=current_user, appointment_id=appointment_id, reason=form.reason.data)
+            services.appointment_cancel(actor=current_actor(), appointment_id=appointment_id, reason=form.reason.data)
         except DomainError as error:
             db.session.rollback()
             form.reason.errors = list(form.reason.errors) + [error.message]

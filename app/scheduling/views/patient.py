@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_page_or_fragment
+from app.core.request_actor import current_actor
 from app.extensions import db
 from app.scheduling import queries, services
 from app.scheduling.forms import CancelForm
@@ -16,7 +17,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/appointments")
 
 
 def _my_patient_id() -> int:
-    patient_id = services.patient_id_for_user(current_user)
+    patient_id = services.patient_id_for_user(current_user.id)
     if patient_id is None:
         abort(404)
     return patient_id
@@ -52,7 +53,7 @@ def cancel(appointment_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.appointment_cancel(actor=current_user, appointment_id=appointment_id, reason=form.reason.data)
+        services.appointment_cancel(actor=current_actor(), appointment_id=appointment_id, reason=form.reason.data)
     except NotFound:
         abort(404)
     except DomainError as error:

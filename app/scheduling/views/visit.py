@@ -27,7 +27,8 @@ def room(token: str):
     if appointment is None:
         abort(404)
     is_doctor = current_user.role == Role.DOCTOR.value and current_user.id == appointment.doctor_id
-    is_patient = current_user.role == Role.PATIENT.value and patient_id_for_user(current_user) == appointment.patient_id
+    is_patient = (current_user.role == Role.PATIENT.value
+                  and patient_id_for_user(current_user.id) == appointment.patient_id)
     if not (is_doctor or is_patient):
         abort(404)
     return render_template("scheduling/visit.html", appointment=appointment, is_doctor=is_doctor)

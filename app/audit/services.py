@@ -29,7 +29,6 @@ from app.core.crypto import keyring
 from app.core.db import utcnow
 from app.extensions import db
 
-CARE = "care"
 # Emergency ("break the glass") access: the reason "emergency: <why the doctor gave>", stored as the
 # category "emergency" and the doctor's words, encrypted.
 EMERGENCY = "emergency"
@@ -67,9 +66,10 @@ def _pending(*, actor: Actor, patient_id, action, target, outcome, reason) -> _P
     )
 
 
-def audit_access(*, actor: Actor, patient_id: int | None, action: str, target: str | None = None,
-                 reason: str = CARE, session: Session | None = None) -> None:
-    """Record that `actor` read or wrote a patient's clinical data (same transaction)."""
+def audit_access(*, actor: Actor, patient_id: int | None, action: str, reason: str, target: str | None = None,
+                 session: Session | None = None) -> None:
+    """Record that `actor` read or wrote a patient's clinical data (same transaction), and why: the
+    purpose the access was allowed for, given by the caller (there is no default purpose)."""
     session = session or db.session
     session.info.setdefault("audit_pending", []).append(
         _pending(actor=actor, patient_id=patient_id, action=action, target=target, outcome="allowed", reason=reason)

@@ -5,6 +5,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.core.errors import AccessDenied
 from app.core.outage import database_down_response, discard_session, is_database_down
 
 MESSAGES = {
@@ -31,6 +32,11 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, "This form had expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(AccessDenied)
+    def access_denied(error):
+        # Raised by a service's gate (a chart closed to this person): the refusal is audited there.
+        return render_error(403, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -52,6 +52,12 @@ class SlotTaken(DomainError):
 
 # -- who may touch which appointment -----------------------------------------------------------------
 
+def _audit_reason(actor: Actor) -> str:
+    """Why a scheduling step touches a patient's appointment, for the audit trail: the patient's own
+    booking, a doctor's care of their patient, or the desk running the clinic's day."""
+    return {Role.PATIENT.value: "self", Role.DOCTOR.value: "care"}.get(actor.role, "scheduling")
+
+
 def patient_id_for_user(user_id: int) -> int | None:
     return db.session.execute(select(Patient.id).where(Patient.user_id == user_id)).scalar_one_or_none()
 
@@ -213,7 +219,8 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
     saved = _insert(appointment, slot)
     if saved is not appointment:
         return saved  # the same form, submitted twice
-    audit_access(actor=actor, patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}")
+    audit_access(actor=actor, patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}",
+                 reason=_audit_reason(actor))
     if rescheduled_from_id is None:
         notices.notify_patient(saved, event="booked", subject="Your appointment is booked",
                                text=f"Your appointment with {doctor.full_name} is booked for {notices.when_text(saved)}.")
@@ -245,7 +252,7 @@ def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None 
     appointment.cancelled_by_id = actor.user_id
     db.session.flush()
     audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.cancel",
-                 target=f"appointment:{appointment.id}")
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     when = notices.when_text(appointment)
     if actor.role == Role.PATIENT.value:
         notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled by the patient: {when}.")
@@ -278,7 +285,7 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
                            starts_at=starts_at, mode=VisitMode(old.mode), reason=old.reason,
                            idempotency_key=idempotency_key, rescheduled_from_id=old.id)
     audit_access(actor=actor, patient_id=old.patient_id, action="appointment.move",
-                 target=f"appointment:{old.id}->{new.id}")
+                 target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))
     text_ = f"Your appointment on {notices.when_text(old)} has moved to {notices.when_text(new)} with {new.doctor.full_name}."
     if actor.role == Role.PATIENT.value:
         notices.notify_doctor(new, event="moved", text=f"Moved by the patient: {notices.when_text(old)} → {notices.when_text(new)}.")
@@ -338,7 +345,7 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str) -> Ap
         appointment.completed_at = now
     db.session.flush()
     audit_access(actor=actor, patient_id=appointment.patient_id, action=f"appointment.{action}",
-                 target=f"appointment:{appointment.id}")
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     if target == S.CHECKED_IN and actor.user_id != appointment.doctor_id:
         notices.notify_doctor(appointment, event="arrived", text=f"Arrived for {to_local(appointment.starts_at):%H:%M}.")
     _after_change(appointment, action)
@@ -349,5 +356,5 @@ def appointment_reason_read(*, actor: Actor, appointment_id: int) -> str | None:
     """The reason the patient gave: clinical, so reading it is audited."""
     appointment = appointment_for(actor, appointment_id)
     audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.reason.read",
-                 target=f"appointment:{appointment.id}")
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     return appointment.reason

@@ -106,7 +106,8 @@ def test_any_changed_field_is_detected(app, five_reads, column, value):
 def test_fields_cannot_trade_characters(app, patient):
     """A value holding the old field separator must not let a tamperer shift text between fields."""
     with app.app_context():
-        audit_services.audit_access(actor=SET_UP, patient_id=patient.id, action="document.read", target="doc:1\x1fx")
+        audit_services.audit_access(actor=SET_UP, patient_id=patient.id, action="document.read", target="doc:1\x1fx",
+                                    reason="care")
         db.session.commit()
         row = all_rows()[0]
         assert row.target == "doc:1\x1fx"

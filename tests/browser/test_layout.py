@@ -215,9 +215,10 @@ def test_audit_review_fits_a_phone(page, live_server, chart_patient, make_user):
     from app.extensions import db
     from app.records import access
 
-    doctor, patient = chart_patient
+    _, patient = chart_patient
+    stranger = make_user(Role.DOCTOR)  # no care relationship: the chart's own doctor has nothing to break
     with live_server.app.app_context():
-        access.emergency_grant(actor=Actor.for_user(doctor), patient_id=patient.id,
+        access.emergency_grant(actor=Actor.for_user(stranger), patient_id=patient.id,
                                why="Seizure in the waiting room, no one with the patient.")
         db.session.rollback()
     admin = make_user(Role.ADMIN)

@@ -332,7 +332,7 @@ def test_the_administrator_reviews_emergency_access(app, doctor, patient, care, 
     assert "No emergency access recorded." in fragment.get_data(as_text=True)
 
 
-def test_the_patient_still_reads_their_own_record_for_care(app, make_user, make_patient):
+def test_the_patient_reads_their_own_record_for_themself(app, make_user, make_patient):
     account = make_user(Role.PATIENT, email="amani@patients.test")
     patient = make_patient(user_id=account.id)
     with app.app_context():
@@ -345,4 +345,4 @@ def test_the_patient_still_reads_their_own_record_for_care(app, make_user, make_
     assert page.status_code == 200 and CANARY in page.get_data(as_text=True)
     with app.app_context():
         (read,) = rows(action="chart.read")
-        assert (read.reason, read.actor_user_id) == ("care", account.id)
+        assert (read.reason, read.actor_user_id) == ("self", account.id)

@@ -1,15 +1,17 @@
 """Patients and charts through the services: identifiers, the blind index, validation, the audit rows."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import select, text
 
 from app.audit.models import AuditEvent
+from app.core.actor import Actor
 from app.core.errors import DomainError
 from app.extensions import db
-from app.records import services
+from app.records import access, services
 from app.records.models import EntryKind, EntryStatus, Patient
 from tests.conftest import SET_UP
 
@@ -88,30 +90,32 @@ def test_a_national_id_registers_once(app_ctx):
     assert error.value.field == "national_id"
 
 
-def test_every_kind_of_entry_is_stored_and_audited_as_a_create(app_ctx, make_user):
+def test_every_kind_of_entry_is_stored_and_audited_as_a_create(app_ctx, make_user, care):
     doctor = make_user()
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     db.session.commit()
+    care(doctor, patient.id)
+    actor = Actor.for_user(doctor)
     created = {}
     for kind, content in CONTENT.items():
-        created[kind] = services.entry_add(actor=SET_UP, patient_id=patient.id, kind=kind, content=content,
-                                           recorded_by_id=doctor.id)
+        created[kind] = services.entry_add(actor=actor, patient_id=patient.id, kind=kind, content=content)
     db.session.commit()
 
     rows = audit_rows(patient.id)
     assert [(r.action, r.target, r.outcome, r.reason) for r in rows] == [
         (f"{kind.value}.create", f"clinical_entry:{created[kind].id}", "allowed", "care") for kind in CONTENT
     ]
-    assert all(r.actor_role == "system" and r.patient_id == patient.id for r in rows)
+    assert all((r.actor_role, r.actor_user_id, r.patient_id) == ("doctor", doctor.id, patient.id) for r in rows)
+    assert {entry.recorded_by_id for entry in created.values()} == {doctor.id}
 
-    chart = services.chart_read(actor=SET_UP, patient_id=patient.id)
+    chart = services.chart_read(actor=actor, patient_id=patient.id)
     db.session.commit()
     for kind, content in CONTENT.items():
         assert [entry.content for entry in chart[kind]] == [content]
     assert audit_rows(patient.id)[-1].action == "chart.read"
 
 
-def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx):
+def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx, make_user):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     db.session.commit()
     services.chart_read(actor=SET_UP, patient_id=patient.id)
@@ -119,9 +123,11 @@ def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx):
     db.session.commit()
     assert audit_rows(patient.id) == []
 
-    services.chart_read(actor=SET_UP, patient_id=patient.id, reason="emergency: unconscious on arrival")
+    doctor = Actor.for_user(make_user())
+    grant = access.emergency_grant(actor=doctor, patient_id=patient.id, why="unconscious on arrival")
+    services.chart_read(actor=dataclasses.replace(doctor, grants=(grant,)), patient_id=patient.id)
     db.session.commit()
-    [row] = audit_rows(patient.id)
+    [row] = [r for r in audit_rows(patient.id) if r.action == "chart.read"]
     assert (row.action, row.reason, row.reason_detail, row.target) == \
         ("chart.read", "emergency", "unconscious on arrival", None)
 

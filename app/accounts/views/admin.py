@@ -11,7 +11,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
-from app.extensions import db
+from app.core.transactions import refused
 
 bp = Blueprint("accounts", __name__, url_prefix="/people")
 
@@ -36,7 +36,6 @@ def invite():
                                   role=Role(form.role.data), speciality=form.speciality.data or None,
                                   fee_cents=form.fee.data * 100 if form.fee.data is not None else None)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/admin/invite.html", form=form, status=422)
         flash(f"Invitation sent to {form.email.data}.", "success")
@@ -59,7 +58,6 @@ def person(user_id: int):
         try:
             services.account_role_change(actor=current_actor(), user_id=user_id, role=Role(form.role.data))
         except DomainError as error:
-            db.session.rollback()
             form.role.errors = list(form.role.errors) + [error.message]
             return render_form("accounts/admin/person.html", person=user, form=form, status=422)
         flash(f"{user.full_name} is now {Role(form.role.data).label}; their sessions were ended.", "success")
@@ -73,9 +71,7 @@ def _act(user_id: int, action, done: str):
     try:
         action()
     except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
+        return refused(error.message, url_for("admin.accounts.person", user_id=user_id))
     flash(done, "success")
     return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
 

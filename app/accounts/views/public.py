@@ -137,7 +137,6 @@ def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str)
         try:
             services.token_redeem(raw_token=token, purpose=purpose, new_password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form(template, form=form, user=user, status=422)
         flash(done_message, "success")
@@ -176,7 +175,6 @@ def register():
             patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
                                   phone=form.phone.data or None)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)
         # The same answer whether the email was new or already had an account (its owner is emailed).
@@ -195,7 +193,6 @@ def change_password():
             services.password_change(user=user, current_password=form.current_password.data,
                                      new_password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/change_password.html", form=form, status=422)
         login_user(user, remember=False)  # this browser stays signed in with the new token; others are out

@@ -13,7 +13,6 @@ from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor, session_grant_keep
-from app.extensions import db
 from app.records import access, queries, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
 from app.records.models import EntryKind, EntryStatus
@@ -92,7 +91,6 @@ def entry_add(patient_id: int, kind: str):
         except AccessDenied:
             raise  # not the form's to show: answered 403
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
     return _chart_page(patient, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
 

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, request, url_for
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
-from app.extensions import db
+from app.core.transactions import refused
 from app.scheduling import queries, services
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
@@ -41,13 +41,11 @@ def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoi
                                       starts_at=starts_at, mode=VisitMode(form.mode.data), reason=form.reason.data,
                                       idempotency_key=form.idempotency_key.data)
         except services.SlotTaken as taken:
-            db.session.rollback()
             form.form_errors.append(taken.message)
             alternatives = taken.alternatives
         except NotFound:
             abort(404)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
             message, url = done(doctor)
@@ -75,10 +73,9 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
                                             idempotency_key=form.idempotency_key.data)
         except NotFound:
             abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id), code=303)
+        except DomainError as error:  # the move may have cancelled the old time before the new one failed
+            return refused(error.message,
+                           url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id))
         flash(done_message, "success")
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":

@@ -58,7 +58,6 @@ def save_hours(doctor, urls):
     try:
         conflicts = availability.weekly_hours_set(doctor_id=doctor.id, weekday=int(form.weekday.data), intervals=intervals)
     except DomainError as error:
-        db.session.rollback()
         show_error(form, error)
         return _page(doctor, urls, hours_form=form, status=422)
     return _after_change(conflicts, urls)
@@ -74,7 +73,6 @@ def add_exception(doctor, urls):
             last_day=form.last_day.data, start=form.start.data, end=form.end.data,
             slot_minutes=form.slot_minutes.data, note=form.note.data or None)
     except DomainError as error:
-        db.session.rollback()
         show_error(form, error)
         return _page(doctor, urls, exception_form=form, status=422)
     return _after_change(conflicts, urls)

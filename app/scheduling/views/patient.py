@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_page_or_fragment
 from app.core.request_actor import current_actor
-from app.extensions import db
+from app.core.transactions import refused
 from app.scheduling import queries, services
 from app.scheduling.forms import CancelForm
 from app.scheduling.views import booking
@@ -57,9 +57,7 @@ def cancel(appointment_id: int):
     except NotFound:
         abort(404)
     except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("patient.scheduling.appointments"), code=303)
+        return refused(error.message, url_for("patient.scheduling.appointments"))
     flash("Your appointment is cancelled.", "success")
     return redirect(url_for("patient.scheduling.appointments"), code=303)
 

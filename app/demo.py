@@ -12,12 +12,14 @@ from sqlalchemy import func, select
 from app.accounts.models import Role, Site, SiteKind, User
 from app.accounts.passwords import password_hash
 from app.accounts.services import staff_account_create
+from app.core.actor import Actor
 from app.core.db import utcnow
 from app.extensions import db
 from app.records.models import EntryKind
 from app.records.services import entry_add, patient_create
 
 DEMO_PASSWORD = "demo-password"
+SEEDER = Actor.system("seed-demo")  # the charts are written as the command, recorded by the demo doctors
 
 DEMO_ACCOUNTS = [
     ("doctor@demo.test", "Dr. Amina Odhiambo", Role.DOCTOR, "General practice", 150_000),
@@ -75,11 +77,11 @@ def _seed_referred_patient(dermatologist: User, now: dt.datetime) -> None:
     them, so their chart shows the emergency access form instead (every other demo chart opens)."""
     patient = patient_create(given_name="Juma", family_name="Baraka", sex="male", phone="+254712000113",
                              date_of_birth=dt.date(1979, 6, 14))
-    entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=dermatologist.id,
+    entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=dermatologist.id,
               content={"substance": "Latex", "reaction": "contact dermatitis", "severity": "moderate"})
-    entry_add(patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=dermatologist.id,
+    entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=dermatologist.id,
               content={"condition": "Chronic plaque psoriasis", "onset": "2021"})
-    entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=dermatologist.id,
+    entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=dermatologist.id,
               recorded_at=now - dt.timedelta(days=40),
               content={"text": "Plaques on elbows and knees, improving on topical treatment. Review in 3 months."})
 
@@ -116,22 +118,24 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
         )
         patients.append(patient)
         for substance, reaction, severity in allergies:
-            entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
+            entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
                       content={"substance": substance, "reaction": reaction, "severity": severity})
         for condition, onset in problems:
-            entry_add(patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
+            entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
                       content={"condition": condition, "onset": onset})
         for drug, dose, frequency in medications:
-            entry_add(patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
+            entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
                       content={"drug": drug, "dose": dose, "frequency": frequency})
         for visit in range(3):
             when = now - dt.timedelta(days=30 * (3 - visit) + rng.randint(0, 9))
-            entry_add(patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id, recorded_at=when,
+            entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id,
+                      recorded_at=when,
                       content={"systolic": rng.randint(105, 150), "diastolic": rng.randint(65, 95),
                                "pulse": rng.randint(60, 96), "temperature_c": round(rng.uniform(36.2, 37.8), 1),
                                "spo2": rng.randint(94, 99),
                                "weight_kg": round(rng.uniform(14, 30) if year > 2010 else rng.uniform(50, 90), 1)})
-            entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id, recorded_at=when,
+            entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
+                      recorded_at=when,
                       content={"text": NOTES[visit]})
     from app.scheduling.demo import seed_scheduling
 

@@ -10,8 +10,10 @@ from sqlalchemy import text
 
 from app.accounts.models import Role, StaffProfile, User
 from app.accounts.passwords import password_hash
+from app.core.actor import Actor
 
 PASSWORD = "correct horse battery"
+SET_UP = Actor.system("test set-up")  # the actor of what a test writes to prepare its case
 _HASH = None
 _CHECKPOINTS = tempfile.mkdtemp(prefix="myafya-test-audit-")
 

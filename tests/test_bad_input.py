@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from app.accounts.models import Role
 from app.core.policies import public
 from app.extensions import db
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import PASSWORD, SET_UP, Browser
 from tests.security_support import fresh_app
 
 FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
@@ -227,7 +227,7 @@ def test_entry_status_garbage_is_refused(doctor, patient_id, app):
     from app.records.services import entry_add
 
     with app.app_context():
-        entry = entry_add(patient_id=patient_id, kind=EntryKind.PROBLEM, content={"condition": "Asthma"},
+        entry = entry_add(actor=SET_UP, patient_id=patient_id, kind=EntryKind.PROBLEM, content={"condition": "Asthma"},
                           recorded_by_id=None)
         db.session.commit()
         entry_id = entry.id

@@ -24,7 +24,7 @@ from app.accounts.models import Role, TokenPurpose
 from app.core.policies import policy_for
 from app.extensions import csrf, db
 from app.notifications.models import DeliveryStatus, Notification
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import PASSWORD, SET_UP, Browser
 from tests.security_support import UNSAFE_METHODS, audit_rows_since, rules, snapshot, table_differences, url_for_rule
 
 NEW_PASSWORD = "a quite different secret 42"
@@ -52,7 +52,7 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
     resetting, forgetful = make_user(Role.RECEPTION), make_user(Role.RECEPTION)
     patient = make_patient()
     with app.app_context():
-        entry = entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": "Penicillin",
+        entry = entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": "Penicillin",
                           "severity": "severe"}, recorded_by_id=None)
         db.session.commit()
         entry_id = entry.id

@@ -26,6 +26,7 @@ from app.accounts.passwords import (
     password_problem,
     password_verify,
 )
+from app.core.actor import Actor
 from app.core.crypto import keyring
 from app.core.db import on_commit, utcnow
 from app.core.errors import DomainError, NotFound
@@ -342,9 +343,10 @@ def patient_account_register(*, email: str, password: str, full_name: str, phone
     return None
 
 
-def staff_invite(*, email: str, full_name: str, role: Role, invited_by: User, speciality: str | None = None,
+def staff_invite(*, actor: Actor, email: str, full_name: str, role: Role, speciality: str | None = None,
                  fee_cents: int | None = None, site_id: int | None = None) -> User:
     """Create a staff account without a password and email its owner a link to choose one."""
+    invited_by = user_get(actor.user_id)
     if role not in STAFF_ROLES:
         raise DomainError("Staff can only be invited to a staff role.", field="role")
     if _email_taken(email):
@@ -379,12 +381,12 @@ def _guard_last_admin(user: User, admins: list[int]) -> None:
         raise DomainError("This is the last active administrator: the clinic would be locked out.")
 
 
-def account_deactivate(*, user_id: int, by: User) -> User:
+def account_deactivate(*, actor: Actor, user_id: int) -> User:
     admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
         raise NotFound("No such account.")
-    if user.id == by.id:
+    if user.id == actor.user_id:
         raise DomainError("You cannot deactivate your own account.")
     _guard_last_admin(user, admins)
     user.is_active_account = False
@@ -398,12 +400,12 @@ def account_reactivate(*, user_id: int) -> User:
     return user
 
 
-def account_role_change(*, user_id: int, role: Role, by: User) -> User:
+def account_role_change(*, actor: Actor, user_id: int, role: Role) -> User:
     admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
         raise NotFound("No such account.")
-    if user.id == by.id:
+    if user.id == actor.user_id:
         raise DomainError("Ask another administrator to change your own role.", field="role")
     if (user.role == Role.PATIENT.value) != (role == Role.PATIENT):
         raise DomainError("Patient and staff accounts cannot be converted into each other.", field="role")

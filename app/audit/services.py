@@ -6,6 +6,10 @@ cannot be written the commit fails, and the request answers with an error instea
 
 A reason is given as one text, "care" or "emergency: <why>": the category is stored plain and
 anything after the first ": " is free text, stored encrypted (see app/audit/models.py).
+
+Who acted is the `actor` passed in (app/core/actor.py): its user id, role and IP, and its origin
+(the request's path, or the job's or command's name) in the row's `path`. Nothing here reads the
+request: a job's rows say which job wrote them.
 """
 from __future__ import annotations
 
@@ -15,17 +19,16 @@ import hashlib
 import hmac
 
 from cryptography.fernet import InvalidToken
-from flask import current_app, has_request_context, request
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import LargeBinary, event, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.audit.models import GENESIS_MAC, MAC_FIELDS, AuditChainHead, AuditEvent, canonical, reason_split
+from app.core.actor import Actor
 from app.core.crypto import keyring
 from app.core.db import utcnow
 from app.extensions import db
 
-CARE = "care"
 # Emergency ("break the glass") access: the reason "emergency: <why the doctor gave>", stored as the
 # category "emergency" and the doctor's words, encrypted.
 EMERGENCY = "emergency"
@@ -49,41 +52,27 @@ class _Pending:
     path: str | None
 
 
-def client_ip() -> str | None:
-    if not has_request_context():
-        return None
-    return request.remote_addr
-
-
-def _actor() -> tuple[int | None, str]:
-    if has_request_context() and current_user and current_user.is_authenticated:
-        return current_user.id, current_user.role
-    if has_request_context():
-        return None, "anonymous"
-    return None, "system"
-
-
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _pending(*, patient_id, action, target, outcome, reason) -> _Pending:
-    actor_id, actor_role = _actor()
+def _pending(*, actor: Actor, patient_id, action, target, outcome, reason) -> _Pending:
     category, detail = reason_split(reason)
     return _Pending(
-        occurred_at=utcnow(), actor_user_id=actor_id, actor_role=actor_role, patient_id=patient_id,
+        occurred_at=utcnow(), actor_user_id=actor.user_id, actor_role=actor.role, patient_id=patient_id,
         action=action, target=target, outcome=outcome, reason=category[:REASON_MAX],
-        reason_detail=None if detail is None else _cut(detail, DETAIL_MAX), ip=client_ip(),
-        path=request.path[:200] if has_request_context() else None,
+        reason_detail=None if detail is None else _cut(detail, DETAIL_MAX), ip=actor.ip,
+        path=None if actor.origin is None else actor.origin[:200],
     )
 
 
-def audit_access(*, patient_id: int | None, action: str, target: str | None = None, reason: str = CARE,
+def audit_access(*, actor: Actor, patient_id: int | None, action: str, reason: str, target: str | None = None,
                  session: Session | None = None) -> None:
-    """Record that the current user read or wrote a patient's clinical data (same transaction)."""
+    """Record that `actor` read or wrote a patient's clinical data (same transaction), and why: the
+    purpose the access was allowed for, given by the caller (there is no default purpose)."""
     session = session or db.session
     session.info.setdefault("audit_pending", []).append(
-        _pending(patient_id=patient_id, action=action, target=target, outcome="allowed", reason=reason)
+        _pending(actor=actor, patient_id=patient_id, action=action, target=target, outcome="allowed", reason=reason)
     )
 
 
@@ -110,14 +99,14 @@ def emergency_reason(why: str) -> str:
     return EMERGENCY_PREFIX + _cut(" ".join(why.split()), DETAIL_MAX)
 
 
-def audit_now(*, patient_id: int | None, action: str, reason: str, target: str | None = None,
+def audit_now(*, actor: Actor, patient_id: int | None, action: str, reason: str, target: str | None = None,
               outcome: str = "allowed") -> int:
     """Write one audit row now, in its own transaction, whatever becomes of the request's; returns
     its seq. Raises if it cannot be written: then whatever it records must not happen."""
     session = db.new_session()
     try:
         session.info["audit_pending"] = [
-            _pending(patient_id=patient_id, action=action, target=target, outcome=outcome, reason=reason)
+            _pending(actor=actor, patient_id=patient_id, action=action, target=target, outcome=outcome, reason=reason)
         ]
         session.commit()
         return session.info.pop("audit_last_seq")
@@ -125,10 +114,11 @@ def audit_now(*, patient_id: int | None, action: str, reason: str, target: str |
         session.close()
 
 
-def audit_denied(*, reason: str, patient_id: int | None = None) -> None:
-    """Record a refused request. Committed on its own: the request's transaction will roll back."""
-    audit_now(patient_id=patient_id, action="access.denied", outcome="denied", reason=reason,
-              target=request.endpoint if has_request_context() else None)
+def audit_denied(*, actor: Actor, reason: str, patient_id: int | None = None, target: str | None = None) -> None:
+    """Record a refused request or action (`target`: what was refused). Committed on its own: the
+    request's transaction will roll back."""
+    audit_now(actor=actor, patient_id=patient_id, action="access.denied", outcome="denied", reason=reason,
+              target=target)
 
 
 def _mac(key: bytes, canonical_text: str) -> str:

@@ -5,6 +5,7 @@ from flask import render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.outage import database_down_response, discard_session, is_database_down
 
 MESSAGES = {
@@ -14,6 +15,7 @@ MESSAGES = {
     405: ("Not allowed", "That action is not available here."),
     410: ("Link expired", "This link is no longer valid."),
     413: ("Too large", "What you sent is too large. Try a smaller file."),
+    422: ("Not done", "That could not be done. Please go back and check what you entered."),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again; we have been notified."),
     503: ("Temporarily unavailable", "Please try again in a moment."),
@@ -31,6 +33,21 @@ def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, "This form had expired or was sent from elsewhere. Reload the page and try again.")
+
+    # A DomainError that no view turned into a message beside a form field. The answer is a 4xx, so
+    # the request's work, flushed or not, is rolled back (app/core/transactions.py).
+    @app.errorhandler(AccessDenied)
+    def access_denied(error):
+        # Raised by a service's gate (a chart closed to this person): the refusal is audited there.
+        return render_error(403, error.message)
+
+    @app.errorhandler(NotFound)
+    def not_found(error):
+        return render_error(404)
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        return render_error(422, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -14,3 +14,7 @@ class DomainError(Exception):
 class NotFound(DomainError):
     pass
 
+
+class AccessDenied(DomainError):
+    """The actor may not do this. Answered 403 with the message, wherever it is raised
+    (app/core/error_pages.py): no view decides what a refusal looks like."""

@@ -27,5 +27,5 @@ class Hook:
 
 
 # What core asks of the audit domain.
-audit_denial = Hook("audit a request an access policy refused (reason=, patient_id=)")
+audit_denial = Hook("audit a request an access policy refused (actor=, reason=, patient_id=, target=)")
 audit_refused_request = Hook("keep the audit rows of the clinical reads a refused request made")

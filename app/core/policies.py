@@ -104,5 +104,8 @@ def enforce():
 
 
 def _record_denial(reason: str) -> None:
+    from app.core.request_actor import current_actor
+
     patient_id = (request.view_args or {}).get("patient_id")
-    hooks.audit_denial(reason=reason, patient_id=patient_id if isinstance(patient_id, int) else None)
+    hooks.audit_denial(actor=current_actor(), reason=reason,
+                       patient_id=patient_id if isinstance(patient_id, int) else None, target=request.endpoint)

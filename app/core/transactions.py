@@ -1,12 +1,20 @@
-"""One transaction per request, committed after the view has produced its response.
+"""One transaction per request, committed after the view has produced its response: the one place
+a request's work is kept or thrown away. Services only flush; views do not roll back.
 
-A response under 400 commits (audit rows included); anything else rolls back, so a refused form
-changes nothing (except that reads of clinical data it showed again stay audited). If the commit fails, the response the view made (which may hold clinical data
-whose audit row could not be written) is replaced by an error page.
+A response under 400 commits (audit rows included); anything else rolls back as a whole, so a
+refused request changes nothing, even when a service flushed half its work before refusing (a move
+cancels, then books). Reads of clinical data that a refused page showed again stay audited.
+A DomainError no view catches is answered by app/core/error_pages.py (NotFound 404, AccessDenied
+403, any other 422), so it rolls back too; a refusal answered the Post/Redirect/Get way (a 303,
+the message on the next page) is made with `refused(...)` and rolls back the same way. A form
+shown again with its refusal is rendered before that rollback, from the request's session: a
+service checks before it writes where it can, and one that cannot (the move) is answered with a
+redirect, so no page shows what will not be kept. If the commit fails, the response the view made
+(which may hold clinical data whose audit row could not be written) is replaced by an error page.
 """
 from __future__ import annotations
 
-from flask import current_app, g, render_template, session
+from flask import current_app, flash, g, redirect, render_template, session
 
 from app.core import hooks
 from app.core.outage import database_down_response, discard_session, is_database_down
@@ -25,10 +33,18 @@ def _withheld(error: Exception):
         message="We could not save this just now. Nothing was changed. Please try again."), 503))
 
 
+def refused(message: str, url: str):
+    """Answer a refused action with a redirect to `url`, the message shown there: the request's
+    work is rolled back as for any 4xx answer (a 303 would otherwise commit it)."""
+    g.refused = True
+    flash(message, "error")
+    return redirect(url, code=303)
+
+
 def commit_or_fail(response):
     if g.get("database_down"):
         return response  # answered without the database: its session is already thrown away
-    if response.status_code >= 400:
+    if response.status_code >= 400 or g.get("refused"):
         try:
             hooks.audit_refused_request()
         except Exception as error:

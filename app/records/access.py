@@ -1,51 +1,86 @@
-"""Who may open a chart, and why: a care relationship, or emergency ("break the glass") access.
+"""Who may read or write which part of a chart, and why: the one place that decides.
 
-A doctor has a care relationship with a patient when they have an appointment together (any status
-but cancelled) starting within the last two years or the next 90 days. (Entries a doctor wrote do
-not count: one written under emergency access must not open the chart for good.) Reads and writes
-are then audited with the reason "care".
+The records services ask `decide` before every read or write of clinical content and audit the
+answer (app/records/services.py: the gate); views and other domains never decide, they call the
+services, with their purpose when they have one. A decision carries the audit reason: its
+category is the purpose ("care", "emergency", "self", "system", or a registered purpose such as
+"dispensing"), a refusal's is why ("no care relationship").
 
-Without one, a doctor sees who the patient is but not the chart, and may open it in an emergency by
+Without a purpose, by role:
+- a patient reads their own chart ("self") and writes none;
+- a doctor reads and writes a chart while an emergency grant for it lasts ("emergency: <why>"),
+  or with a care relationship ("care"): an appointment together (any status but cancelled)
+  starting within the last two years or the next 90 days. (Entries a doctor wrote do not count:
+  one written under emergency access must not open the chart for good.);
+- a system actor (a command, a job: code of the clinic's own, never built from a request) reads
+  and writes ("system"; its name is in the audit row's path);
+- every other role sees who a patient is (records/queries.py: identifiers only) and no chart.
+Other domains bring their own purposes (dispensing, lab order...) with `purpose_register`: which
+roles, which parts, and the condition that makes it apply to this patient.
+
+Emergency ("break the glass") access: a doctor without a care relationship may open the chart by
 giving a reason. The grant is audited at once ('chart.emergency_access') and lasts 60 minutes, for
-that patient and this signed-in session only: it lives in the Flask session, which signing in,
-signing out, switching user and the idle sign-out all clear, and it is bound to the session token,
-so a revoked session ("end sessions", a password or role change) loses it too. The cookie holds
-only the grant's expiry and the seq of its audit row; the reason itself is read back from the audit
-trail. While it lasts every read and write of that chart is audited with the reason
-"emergency: <the reason given>" (the category "emergency" in plain, the doctor's words encrypted),
-for the administrator to review (/admin/people/audit?emergency=1).
+that patient and the signed-in session that asked only: the view keeps it in the session
+(app/core/request_actor.py) and the actor carries it back in on every request. A grant is worth
+its audit row: the reason is read back from the trail, never from the cookie. While it lasts every
+read and write of that chart is audited with the reason "emergency: <the reason given>" (the
+category "emergency" in plain, the doctor's words encrypted), for the administrator to review
+(/admin/people/audit?emergency=1).
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import secrets
+import enum
+from typing import Callable
 
-from flask import session
-from flask_login import current_user
-
-from app.audit.models import AuditEvent
-from app.audit.services import CARE, audit_now, emergency_reason
+from app.accounts.models import Role
+from app.audit.models import AuditEvent, reason_split
+from app.audit.services import audit_denied, audit_now, emergency_reason
+from app.core.actor import Actor, Grant
 from app.core.clock import clock
+from app.core.errors import AccessDenied
 from app.extensions import db
 from app.records import visits
+from app.records.models import EntryKind, Patient
 
 CARE_LOOKBACK = dt.timedelta(days=730)
 CARE_LOOKAHEAD = dt.timedelta(days=90)
 EMERGENCY_DURATION = dt.timedelta(minutes=60)
 EMERGENCY_REASON_MIN, EMERGENCY_REASON_MAX = 10, 300
 EMERGENCY_ACTION = "chart.emergency_access"
-SESSION_KEY = "emergency_access"
-HOLDER_KEY = "emergency_holder"
-MAX_GRANTS = 20  # a session cookie holds at most this many live grants (the oldest go first)
+
+# Purposes (audit categories) of the rules above.
+CARE, SELF, SYSTEM = "care", "self", "system"
+# Why a refusal was made (audit categories too).
+NO_CARE = "no care relationship"
+NOT_OWN = "not their own chart"
+READ_ONLY = "patients only read their chart"
+NO_CHART = "no chart access for this role"
+UNKNOWN_PURPOSE = "unknown purpose"
+
+REFUSALS = {
+    NO_CARE: "You have no care relationship with this patient. Open the chart to ask for emergency access.",
+}
+REFUSED = "Your account does not have access to this patient's chart."
 
 
-def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
-    """One query (scheduling's, see visits.py): an appointment together in the window, not cancelled."""
-    now = clock.now()
-    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id,
-                                            since=now - CARE_LOOKBACK, until=now + CARE_LOOKAHEAD))
+class ChartPart(str, enum.Enum):
+    """What a read or write touches: a kind of entry, or the free-text past history."""
+
+    ALLERGY = "allergy"
+    PROBLEM = "problem"
+    MEDICATION = "medication"
+    VITALS = "vitals"
+    NOTE = "note"
+    HISTORY = "history"
+
+    @classmethod
+    def of(cls, kind: EntryKind) -> ChartPart:
+        return cls(kind.value)
+
+
+WHOLE_CHART = frozenset(ChartPart)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,59 +90,129 @@ class EmergencyGrant:
     until: dt.datetime
 
 
-def _holder() -> str:
-    """This signed-in session: the account, its session token (revoked with it) and a random key
-    made for this sign-in (signing in clears the session). A grant is worth nothing to any other."""
-    key = session.get(HOLDER_KEY)
-    if not key:
-        key = session[HOLDER_KEY] = secrets.token_urlsafe(12)
-    return hashlib.sha256(f"{current_user.get_id()}:{key}".encode()).hexdigest()[:16]
+@dataclasses.dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    reason: str                          # the audit reason: the purpose, or why it was refused
+    grant: EmergencyGrant | None = None  # the emergency grant an allowed access rests on
+
+    @property
+    def purpose(self) -> str:
+        """The reason's category ("emergency" for "emergency: <why>")."""
+        return reason_split(self.reason)[0]
+
+    @property
+    def message(self) -> str:
+        return REFUSALS.get(self.reason, REFUSED)
 
 
-def _live_grants(now: float) -> dict[str, dict]:
-    holder = _holder()
-    return {pid: g for pid, g in (session.get(SESSION_KEY) or {}).items()
-            if isinstance(g, dict) and g.get("holder") == holder and g.get("until", 0) > now}
+class ChartAccessDenied(AccessDenied):
+    def __init__(self, decision: AccessDecision) -> None:
+        super().__init__(decision.message)
+        self.decision = decision
 
 
-def emergency_grant_active(patient_id: int) -> EmergencyGrant | None:
-    """The signed-in doctor's live emergency grant for this patient's chart, if any."""
-    stored = session.get(SESSION_KEY)
-    if not stored or str(patient_id) not in stored:
-        return None
-    now = clock.now().timestamp()
-    live = _live_grants(now)
-    if len(live) != len(stored):
-        session[SESSION_KEY] = live  # forget what has expired
-    grant = live.get(str(patient_id))
-    if grant is None:
-        return None
-    row = db.session.get(AuditEvent, grant.get("seq"))
-    if row is None or row.action != EMERGENCY_ACTION or row.patient_id != patient_id:
-        return None
-    return EmergencyGrant(patient_id, row.reason_text, dt.datetime.fromtimestamp(grant["until"], dt.timezone.utc))
+@dataclasses.dataclass(frozen=True)
+class Purpose:
+    """A reason other than care to touch part of a chart, brought by the domain that needs it:
+    `applies(actor, patient_id)` says whether it holds for this patient now (say, a prescription
+    of theirs waiting at this pharmacy). The audit category is its name."""
+
+    name: str
+    roles: frozenset[str]
+    reads: frozenset[ChartPart]
+    writes: frozenset[ChartPart] = frozenset()
+    applies: Callable[[Actor, int], bool] = lambda actor, patient_id: True
 
 
-def emergency_grant(*, patient_id: int, why: str) -> EmergencyGrant:
-    """Open this patient's chart to the signed-in doctor for 60 minutes, in this session.
+PURPOSES: dict[str, Purpose] = {}
 
-    The audit row is committed first, on its own: if it cannot be written this raises and no grant
-    is made. Asking again while a grant lasts starts a new 60 minutes (and a new row)."""
-    reason = emergency_reason(why)
-    seq = audit_now(patient_id=patient_id, action=EMERGENCY_ACTION, target=f"patient:{patient_id}", reason=reason)
+
+def purpose_register(purpose: Purpose) -> None:
+    if purpose.name in PURPOSES or purpose.name in (CARE, SELF, SYSTEM, "emergency") or ":" in purpose.name:
+        raise ValueError(f"purpose {purpose.name!r} is taken or malformed")
+    PURPOSES[purpose.name] = purpose
+
+
+def purpose_unregister(name: str) -> None:
+    PURPOSES.pop(name, None)
+
+
+def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
+    """One query (scheduling's, see visits.py): an appointment together in the window, not cancelled."""
     now = clock.now()
-    until = now + EMERGENCY_DURATION
-    live = _live_grants(now.timestamp())
-    live.pop(str(patient_id), None)
-    live[str(patient_id)] = {"until": int(until.timestamp()), "seq": seq, "holder": _holder()}
-    session[SESSION_KEY] = dict(sorted(live.items(), key=lambda item: item[1]["until"])[-MAX_GRANTS:])
-    return EmergencyGrant(patient_id, reason, until.replace(microsecond=0))
+    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id,
+                                            since=now - CARE_LOOKBACK, until=now + CARE_LOOKAHEAD))
 
 
-def chart_access(*, doctor_id: int, patient_id: int) -> str | None:
-    """The audit reason for the signed-in doctor's access to this chart: the emergency reason while a
-    grant lasts, "care" with a care relationship, None when the chart is closed to them."""
-    grant = emergency_grant_active(patient_id)
-    if grant is not None:
-        return grant.reason
-    return CARE if care_relationship(doctor_id=doctor_id, patient_id=patient_id) else None
+def emergency_grant_active(*, actor: Actor, patient_id: int) -> EmergencyGrant | None:
+    """The actor's live emergency grant for this patient's chart, if any: one its session holds,
+    unexpired, whose audit row records this doctor's emergency access to this patient."""
+    grant = actor.grant_for(patient_id)
+    if grant is None or grant.until <= clock.now().timestamp():
+        return None
+    row = db.session.get(AuditEvent, grant.audit_seq)
+    if row is None or row.action != EMERGENCY_ACTION or row.patient_id != patient_id \
+            or row.actor_user_id != actor.user_id:
+        return None
+    return EmergencyGrant(patient_id, row.reason_text, dt.datetime.fromtimestamp(grant.until, dt.timezone.utc))
+
+
+def _allowed(reason: str, grant: EmergencyGrant | None = None) -> AccessDecision:
+    return AccessDecision(True, reason, grant)
+
+
+def _refused(reason: str) -> AccessDecision:
+    return AccessDecision(False, reason)
+
+
+def _by_purpose(actor: Actor, patient_id: int, parts: frozenset[ChartPart], write: bool,
+                name: str) -> AccessDecision:
+    purpose = PURPOSES.get(name)
+    if purpose is None:
+        return _refused(UNKNOWN_PURPOSE)
+    covered = purpose.writes if write else purpose.reads
+    if actor.role not in purpose.roles or not parts <= covered or not purpose.applies(actor, patient_id):
+        return _refused(f"not for {name}")
+    return _allowed(name)
+
+
+def decide(*, actor: Actor, patient_id: int, part: ChartPart | None = None, write: bool = False,
+           purpose: str | None = None) -> AccessDecision:
+    """May `actor` read (or write) this part of the patient's chart (None: all of it), and why.
+    Asks nothing of the request: what it needs is in the actor. Records nothing: the records
+    services audit what they do with the answer."""
+    parts = WHOLE_CHART if part is None else frozenset((part,))
+    if purpose is not None:
+        return _by_purpose(actor, patient_id, parts, write, purpose)
+    if actor.is_system:
+        return _allowed(SYSTEM)
+    if actor.role == Role.PATIENT.value:
+        patient = db.session.get(Patient, patient_id)
+        if patient is None or actor.user_id is None or patient.user_id != actor.user_id:
+            return _refused(NOT_OWN)
+        return _refused(READ_ONLY) if write else _allowed(SELF)
+    if actor.role == Role.DOCTOR.value:
+        grant = emergency_grant_active(actor=actor, patient_id=patient_id)
+        if grant is not None:
+            return _allowed(grant.reason, grant)
+        if care_relationship(doctor_id=actor.user_id, patient_id=patient_id):
+            return _allowed(CARE)
+        return _refused(NO_CARE)
+    return _refused(NO_CHART)
+
+
+def emergency_grant(*, actor: Actor, patient_id: int, why: str) -> Grant | None:
+    """Open this patient's chart to a doctor for 60 minutes; the caller keeps the grant in the
+    actor's session. None when there is nothing to break (a care relationship: the chart is open
+    already). The audit row is committed first, on its own: if it cannot be written this raises
+    and no grant is made. Asking again while a grant lasts starts a new 60 minutes (and a new row)."""
+    if actor.role != Role.DOCTOR.value:
+        audit_denied(actor=actor, reason=NO_CHART, patient_id=patient_id, target=EMERGENCY_ACTION)
+        raise ChartAccessDenied(_refused(NO_CHART))
+    if care_relationship(doctor_id=actor.user_id, patient_id=patient_id):
+        return None
+    seq = audit_now(actor=actor, patient_id=patient_id, action=EMERGENCY_ACTION, target=f"patient:{patient_id}",
+                    reason=emergency_reason(why))
+    until = clock.now() + EMERGENCY_DURATION
+    return Grant(patient_id=patient_id, audit_seq=seq, until=int(until.timestamp()))

@@ -1,5 +1,7 @@
-"""Patients and their charts. Every read or write of clinical content is audited here, once,
-so no view can show a chart without leaving a trace."""
+"""Patients and their charts. The records service is the gate to clinical content: every read or
+write asks records/access.py first, a refusal is audited as denied and raised (ChartAccessDenied,
+answered 403), and what is allowed is audited here, once, with the purpose it was allowed for, so
+no view and no other domain can show or change a chart without leaving a true trace."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.services import patient_account_register
-from app.audit.services import CARE, audit_access
+from app.audit.services import audit_access, audit_denied
+from app.core.actor import Actor
 from app.core.db import column_length
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
+from app.records import access
+from app.records.access import AccessDecision, ChartPart
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
 
 VITAL_RANGES = {  # plausible human ranges: outside them is a typo, not a reading
@@ -110,16 +115,45 @@ def patient_find_by_national_id(national_id: str) -> Patient | None:
     return db.session.execute(select(Patient).where(Patient.national_id_index == national_id)).scalar_one_or_none()
 
 
-def chart_read(*, patient_id: int, reason: str = CARE) -> dict[EntryKind, list[ClinicalEntry]]:
-    """A patient's chart grouped by kind, newest first. Audited as a read."""
-    patient_get(patient_id)
+def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | None = None, write: bool = False,
+          purpose: str | None = None) -> AccessDecision:
+    """Ask the access module; a refusal is audited as denied (on its own: the request's work rolls
+    back) and raised."""
+    decision = access.decide(actor=actor, patient_id=patient_id, part=part, write=write, purpose=purpose)
+    if not decision.allowed:
+        audit_denied(actor=actor, reason=decision.reason, patient_id=patient_id, target=action)
+        raise access.ChartAccessDenied(decision)
+    return decision
+
+
+class Chart(dict):
+    """A chart as the gate let it be read: {EntryKind: entries, newest first} for the kinds read,
+    the past history when it was read, and the decision it was read under (`access`: its purpose,
+    and the emergency grant it rests on, if any)."""
+
+    def __init__(self, entries: dict, *, history: str | None, access: AccessDecision) -> None:
+        super().__init__(entries)
+        self.history = history
+        self.access = access
+
+
+def chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None = None, purpose: str | None = None) -> Chart:
+    """A patient's chart (`part`: one part of it), grouped by kind, newest first. Audited as a read
+    ("chart.read", or "<part>.read") with the purpose it was allowed for."""
+    patient = patient_get(patient_id)
+    action = "chart.read" if part is None else f"{part.value}.read"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, purpose=purpose)
+    kinds = list(EntryKind) if part is None else [kind for kind in EntryKind if kind.value == part.value]
+    query = select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,
+                                        ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
+    if part is not None:
+        query = query.where(ClinicalEntry.kind.in_([kind.value for kind in kinds]))
     entries = db.session.execute(
-        select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,
-                                    ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
-        .order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by))
-    ).scalars().all()
-    audit_access(patient_id=patient_id, action="chart.read", reason=reason)
-    chart: dict[EntryKind, list[ClinicalEntry]] = {kind: [] for kind in EntryKind}
+        query.order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by))
+    ).scalars().all() if kinds else []
+    audit_access(actor=actor, patient_id=patient_id, action=action, reason=decision.reason)
+    chart = Chart({kind: [] for kind in kinds}, access=decision,
+                  history=patient.history if part in (None, ChartPart.HISTORY) else None)
     for entry in entries:
         chart[EntryKind(entry.kind)].append(entry)
     return chart
@@ -150,33 +184,50 @@ def _validate(kind: EntryKind, content: dict) -> dict:
     return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
 
 
-def entry_add(*, patient_id: int, kind: EntryKind, content: dict, recorded_by_id: int | None,
-              reason: str = CARE, recorded_at: dt.datetime | None = None) -> ClinicalEntry:
+def entry_add(*, actor: Actor, patient_id: int, kind: EntryKind, content: dict, purpose: str | None = None,
+              recorded_at: dt.datetime | None = None, recorded_by_id: int | None = None) -> ClinicalEntry:
+    """Add an entry, recorded by the actor (a system actor importing entries names who wrote them)."""
     patient_get(patient_id)
+    action = f"{kind.value}.create"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=ChartPart.of(kind), write=True,
+                     purpose=purpose)
+    if recorded_by_id not in (None, actor.user_id) and not actor.is_system:
+        raise ValueError("only a system actor records entries on someone else's behalf")
     entry = ClinicalEntry(patient_id=patient_id, kind=kind.value, content=_validate(kind, content),
-                          recorded_by_id=recorded_by_id)
+                          recorded_by_id=actor.user_id if recorded_by_id is None else recorded_by_id)
     if recorded_at is not None:
         entry.recorded_at = recorded_at
     db.session.add(entry)
     db.session.flush()
-    audit_access(patient_id=patient_id, action=f"{kind.value}.create", target=f"clinical_entry:{entry.id}", reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
+                 reason=decision.reason)
     return entry
 
 
-def entry_set_status(*, patient_id: int, entry_id: int, status: EntryStatus, reason: str = CARE) -> ClinicalEntry:
+def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: EntryStatus,
+                     purpose: str | None = None) -> ClinicalEntry:
+    patient_get(patient_id)
     entry = db.session.execute(
         select(ClinicalEntry).where(ClinicalEntry.id == entry_id, ClinicalEntry.patient_id == patient_id)
     ).scalar_one_or_none()
+    # Asked before "no such entry": who may not write to this chart learns nothing about its entries.
+    part = ChartPart(entry.kind) if entry is not None else None
+    action = f"{entry.kind if entry is not None else 'entry'}.{status.value}"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=True, purpose=purpose)
     if entry is None:
         raise NotFound("No such entry in this chart.")
     entry.status = status.value
-    audit_access(patient_id=patient_id, action=f"{entry.kind}.{status.value}", target=f"clinical_entry:{entry.id}",
-                 reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
+                 reason=decision.reason)
     return entry
 
 
-def history_update(*, patient_id: int, history: str, reason: str = CARE) -> Patient:
+def history_update(*, actor: Actor, patient_id: int, history: str, purpose: str | None = None) -> Patient:
     patient = patient_get(patient_id)
+    action = "history.update"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=ChartPart.HISTORY, write=True,
+                     purpose=purpose)
     patient.history = history.strip() or None
-    audit_access(patient_id=patient_id, action="history.update", target=f"patient:{patient_id}", reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"patient:{patient_id}",
+                 reason=decision.reason)
     return patient

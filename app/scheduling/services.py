@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role, User
 from app.audit.services import audit_access
+from app.core.actor import Actor
 from app.core.clock import clock
 from app.core.db import on_commit
 from app.core.errors import DomainError, NotFound
@@ -51,19 +52,25 @@ class SlotTaken(DomainError):
 
 # -- who may touch which appointment -----------------------------------------------------------------
 
-def patient_id_for_user(user: User) -> int | None:
-    return db.session.execute(select(Patient.id).where(Patient.user_id == user.id)).scalar_one_or_none()
+def _audit_reason(actor: Actor) -> str:
+    """Why a scheduling step touches a patient's appointment, for the audit trail: the patient's own
+    booking, a doctor's care of their patient, or the desk running the clinic's day."""
+    return {Role.PATIENT.value: "self", Role.DOCTOR.value: "care"}.get(actor.role, "scheduling")
 
 
-def _check_may_act_for(actor: User, patient_id: int) -> None:
+def patient_id_for_user(user_id: int) -> int | None:
+    return db.session.execute(select(Patient.id).where(Patient.user_id == user_id)).scalar_one_or_none()
+
+
+def _check_may_act_for(actor: Actor, patient_id: int) -> None:
     if actor.role == Role.PATIENT.value:
-        if patient_id_for_user(actor) != patient_id:
+        if patient_id_for_user(actor.user_id) != patient_id:
             raise NotFound("No such patient.")
     elif actor.role not in STAFF_WHO_BOOK:
         raise NotFound("No such patient.")
 
 
-def appointment_for(actor: User, appointment_id: int, *, lock: bool = False) -> Appointment:
+def appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
     """The appointment if `actor` may see it; NotFound otherwise (not even whether it exists)."""
     query = select(Appointment).where(Appointment.id == appointment_id)
     if lock:
@@ -71,9 +78,9 @@ def appointment_for(actor: User, appointment_id: int, *, lock: bool = False) -> 
     appointment = db.session.execute(query).scalar_one_or_none()
     if appointment is None:
         raise NotFound("No such appointment.")
-    if actor.role == Role.PATIENT.value and patient_id_for_user(actor) != appointment.patient_id:
+    if actor.role == Role.PATIENT.value and patient_id_for_user(actor.user_id) != appointment.patient_id:
         raise NotFound("No such appointment.")
-    if actor.role == Role.DOCTOR.value and appointment.doctor_id != actor.id:
+    if actor.role == Role.DOCTOR.value and appointment.doctor_id != actor.user_id:
         raise NotFound("No such appointment.")
     if actor.role not in (Role.PATIENT.value, Role.DOCTOR.value, Role.RECEPTION.value, Role.ADMIN.value):
         raise NotFound("No such appointment.")
@@ -194,7 +201,7 @@ def _after_change(appointment: Appointment, event: str) -> None:
     on_commit(db.session, publish)
 
 
-def appointment_book(*, actor: User, patient_id: int, doctor_id: int, starts_at: dt.datetime,
+def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at: dt.datetime,
                      mode: VisitMode = VisitMode.IN_PERSON, reason: str | None = None,
                      idempotency_key: str | None = None, rescheduled_from_id: int | None = None) -> Appointment:
     _check_may_act_for(actor, patient_id)
@@ -206,13 +213,14 @@ def appointment_book(*, actor: User, patient_id: int, doctor_id: int, starts_at:
     appointment = Appointment(
         doctor_id=doctor.id, patient_id=patient_id, starts_at=slot.starts_at, ends_at=slot.ends_at,
         status=S.BOOKED.value, mode=mode.value, reason=(reason or "").strip()[:500] or None,
-        idempotency_key=idempotency_key, booked_by_id=actor.id, rescheduled_from_id=rescheduled_from_id,
+        idempotency_key=idempotency_key, booked_by_id=actor.user_id, rescheduled_from_id=rescheduled_from_id,
         video_token=secrets.token_urlsafe(24) if mode == VisitMode.VIDEO else None,
     )
     saved = _insert(appointment, slot)
     if saved is not appointment:
         return saved  # the same form, submitted twice
-    audit_access(patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}")
+    audit_access(actor=actor, patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}",
+                 reason=_audit_reason(actor))
     if rescheduled_from_id is None:
         notices.notify_patient(saved, event="booked", subject="Your appointment is booked",
                                text=f"Your appointment with {doctor.full_name} is booked for {notices.when_text(saved)}.")
@@ -224,7 +232,7 @@ def appointment_book(*, actor: User, patient_id: int, doctor_id: int, starts_at:
 
 # -- cancelling and moving ------------------------------------------------------------------------------
 
-def _check_may_change(actor: User, appointment: Appointment, reason: str | None) -> None:
+def _check_may_change(actor: Actor, appointment: Appointment, reason: str | None) -> None:
     if appointment.status_enum not in (S.BOOKED, S.CHECKED_IN):
         raise DomainError(f"This appointment is {appointment.status_enum.label.lower()}: it cannot be changed.")
     if actor.role == Role.PATIENT.value:
@@ -236,14 +244,15 @@ def _check_may_change(actor: User, appointment: Appointment, reason: str | None)
         raise DomainError("Give a reason: the patient will be told.", field="reason")
 
 
-def appointment_cancel(*, actor: User, appointment_id: int, reason: str | None = None) -> Appointment:
+def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None = None) -> Appointment:
     appointment = appointment_for(actor, appointment_id, lock=True)
     _check_may_change(actor, appointment, reason)
     appointment.status = S.CANCELLED.value
     appointment.cancel_reason = (reason or "").strip()[:200] or "cancelled by the patient"
-    appointment.cancelled_by_id = actor.id
+    appointment.cancelled_by_id = actor.user_id
     db.session.flush()
-    audit_access(patient_id=appointment.patient_id, action="appointment.cancel", target=f"appointment:{appointment.id}")
+    audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.cancel",
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     when = notices.when_text(appointment)
     if actor.role == Role.PATIENT.value:
         notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled by the patient: {when}.")
@@ -252,13 +261,13 @@ def appointment_cancel(*, actor: User, appointment_id: int, reason: str | None =
                                text=f"Your appointment on {when} was cancelled: {appointment.cancel_reason}. "
                                     f"Please book a new time.",
                                sms_text=f"Your appointment on {when} was cancelled. Please book a new time.")
-        if actor.id != appointment.doctor_id:
+        if actor.user_id != appointment.doctor_id:
             notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled: {when}.")
     _after_change(appointment, "cancelled")
     return appointment
 
 
-def appointment_reschedule(*, actor: User, appointment_id: int, starts_at: dt.datetime,
+def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.datetime,
                            doctor_id: int | None = None, reason: str | None = None,
                            idempotency_key: str | None = None) -> Appointment:
     """Move an appointment: the old one is cancelled and a new one booked, in one transaction."""
@@ -270,12 +279,13 @@ def appointment_reschedule(*, actor: User, appointment_id: int, starts_at: dt.da
     _check_may_change(actor, old, reason)
     old.status = S.CANCELLED.value
     old.cancel_reason = ("moved: " + (reason or "by the patient").strip())[:200]
-    old.cancelled_by_id = actor.id
+    old.cancelled_by_id = actor.user_id
     db.session.flush()
     new = appointment_book(actor=actor, patient_id=old.patient_id, doctor_id=doctor_id or old.doctor_id,
                            starts_at=starts_at, mode=VisitMode(old.mode), reason=old.reason,
                            idempotency_key=idempotency_key, rescheduled_from_id=old.id)
-    audit_access(patient_id=old.patient_id, action="appointment.move", target=f"appointment:{old.id}->{new.id}")
+    audit_access(actor=actor, patient_id=old.patient_id, action="appointment.move",
+                 target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))
     text_ = f"Your appointment on {notices.when_text(old)} has moved to {notices.when_text(new)} with {new.doctor.full_name}."
     if actor.role == Role.PATIENT.value:
         notices.notify_doctor(new, event="moved", text=f"Moved by the patient: {notices.when_text(old)} → {notices.when_text(new)}.")
@@ -304,7 +314,7 @@ def appointment_actions(appointment: Appointment, *, role: str, offered: tuple[s
             if role in FLOW[action][2] and appointment.status_enum in FLOW[action][0]]
 
 
-def appointment_advance(*, actor: User, appointment_id: int, action: str) -> Appointment:
+def appointment_advance(*, actor: Actor, appointment_id: int, action: str) -> Appointment:
     """Move an appointment along the day: check in, start, complete, or mark a no-show.
     Repeating the same step (a double click) changes nothing and is not an error."""
     if action not in FLOW:
@@ -334,15 +344,17 @@ def appointment_advance(*, actor: User, appointment_id: int, action: str) -> App
     elif target == S.COMPLETED:
         appointment.completed_at = now
     db.session.flush()
-    audit_access(patient_id=appointment.patient_id, action=f"appointment.{action}", target=f"appointment:{appointment.id}")
-    if target == S.CHECKED_IN and actor.id != appointment.doctor_id:
+    audit_access(actor=actor, patient_id=appointment.patient_id, action=f"appointment.{action}",
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
+    if target == S.CHECKED_IN and actor.user_id != appointment.doctor_id:
         notices.notify_doctor(appointment, event="arrived", text=f"Arrived for {to_local(appointment.starts_at):%H:%M}.")
     _after_change(appointment, action)
     return appointment
 
 
-def appointment_reason_read(*, actor: User, appointment_id: int) -> str | None:
+def appointment_reason_read(*, actor: Actor, appointment_id: int) -> str | None:
     """The reason the patient gave: clinical, so reading it is audited."""
     appointment = appointment_for(actor, appointment_id)
-    audit_access(patient_id=appointment.patient_id, action="appointment.reason.read", target=f"appointment:{appointment.id}")
+    audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.reason.read",
+                 target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     return appointment.reason

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from app.accounts import services
 from app.accounts.models import AccountToken, LoginThrottle, Role, StaffProfile, TokenPurpose, User
 from app.accounts.passwords import password_problem, password_verify
+from app.core.actor import Actor
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.extensions import db
@@ -327,7 +328,7 @@ def test_a_too_short_password_leaves_the_link_usable(app_ctx, make_user):
 def test_invite_creates_an_account_without_password_and_emails_a_link(app_ctx, make_user):
     admin = fresh(make_user(Role.ADMIN, full_name="Achieng Admin"))
     user = services.staff_invite(email=" Dr.Kamau@Clinic.test ", full_name="  Dr Kamau ", role=Role.DOCTOR,
-                                 invited_by=admin, speciality="Paediatrics", fee_cents=150_000)
+                                 actor=Actor.for_user(admin), speciality="Paediatrics", fee_cents=150_000)
     db.session.commit()
     stored = fresh(user)
     assert (stored.email, stored.full_name, stored.role, stored.password_hash) == \
@@ -347,10 +348,12 @@ def test_invite_refuses_a_taken_email_and_the_patient_role(app_ctx, make_user):
     admin = fresh(make_user(Role.ADMIN))
     taken = make_user(Role.PATIENT)
     with pytest.raises(DomainError) as duplicate:
-        services.staff_invite(email=taken.email.upper(), full_name="Someone Else", role=Role.LAB, invited_by=admin)
+        services.staff_invite(actor=Actor.for_user(admin), email=taken.email.upper(), full_name="Someone Else",
+                              role=Role.LAB)
     assert duplicate.value.field == "email"
     with pytest.raises(DomainError) as patient:
-        services.staff_invite(email="new@clinic.test", full_name="Someone Else", role=Role.PATIENT, invited_by=admin)
+        services.staff_invite(actor=Actor.for_user(admin), email="new@clinic.test", full_name="Someone Else",
+                              role=Role.PATIENT)
     assert patient.value.field == "role"
     db.session.rollback()
     assert _emails() == []
@@ -364,9 +367,9 @@ def test_the_last_active_admin_cannot_be_deactivated_or_demoted(app_ctx, make_us
     make_user(Role.ADMIN, is_active_account=False)
     doctor = fresh(make_user(Role.DOCTOR))
     with pytest.raises(DomainError, match="last active administrator"):
-        services.account_deactivate(user_id=admin.id, by=doctor)
+        services.account_deactivate(user_id=admin.id, actor=Actor.for_user(doctor))
     with pytest.raises(DomainError, match="last active administrator"):
-        services.account_role_change(user_id=admin.id, role=Role.DOCTOR, by=doctor)
+        services.account_role_change(user_id=admin.id, role=Role.DOCTOR, actor=Actor.for_user(doctor))
     db.session.rollback()
     assert fresh(admin).is_active_account and fresh(admin).role == "admin"
 
@@ -375,9 +378,9 @@ def test_nobody_deactivates_or_changes_the_role_of_themself(app_ctx, make_user):
     admin = fresh(make_user(Role.ADMIN))
     make_user(Role.ADMIN)
     with pytest.raises(DomainError, match="your own account"):
-        services.account_deactivate(user_id=admin.id, by=admin)
+        services.account_deactivate(user_id=admin.id, actor=Actor.for_user(admin))
     with pytest.raises(DomainError, match="your own role"):
-        services.account_role_change(user_id=admin.id, role=Role.DOCTOR, by=admin)
+        services.account_role_change(user_id=admin.id, role=Role.DOCTOR, actor=Actor.for_user(admin))
 
 
 def test_patient_and_staff_roles_do_not_convert(app_ctx, make_user):
@@ -385,9 +388,9 @@ def test_patient_and_staff_roles_do_not_convert(app_ctx, make_user):
     patient, doctor = make_user(Role.PATIENT), make_user(Role.DOCTOR)
     for user, role in ((patient, Role.DOCTOR), (doctor, Role.PATIENT)):
         with pytest.raises(DomainError) as refused:
-            services.account_role_change(user_id=user.id, role=role, by=admin)
+            services.account_role_change(user_id=user.id, role=role, actor=Actor.for_user(admin))
         assert refused.value.field == "role"
-    changed = services.account_role_change(user_id=doctor.id, role=Role.LAB, by=admin)
+    changed = services.account_role_change(user_id=doctor.id, role=Role.LAB, actor=Actor.for_user(admin))
     assert changed.role == "lab" and changed.session_token != doctor.session_token
 
 
@@ -419,8 +422,9 @@ def _at_once(app, first, second) -> object:
 def test_two_admins_deactivating_each_other_at_once_leave_one_active(app, app_ctx, make_user):
     """The race the last-admin guard exists for: each alone is allowed, both together lock the clinic out."""
     a, b = make_user(Role.ADMIN), make_user(Role.ADMIN)
-    result = _at_once(app, lambda: services.account_deactivate(user_id=b.id, by=fresh(a)),
-                      lambda: services.account_deactivate(user_id=a.id, by=db.session.get(User, b.id)))
+    result = _at_once(app, lambda: services.account_deactivate(actor=Actor.for_user(fresh(a)), user_id=b.id),
+                      lambda: services.account_deactivate(actor=Actor.for_user(db.session.get(User, b.id)),
+                                                          user_id=a.id))
     active = db.session.execute(select(func.count()).select_from(User).where(
         User.role == "admin", User.is_active_account.is_(True))).scalar_one()
     assert active == 1
@@ -429,9 +433,10 @@ def test_two_admins_deactivating_each_other_at_once_leave_one_active(app, app_ct
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, app_ctx, make_user):
     a, b = make_user(Role.ADMIN), make_user(Role.ADMIN)
-    result = _at_once(app, lambda: services.account_role_change(user_id=b.id, role=Role.DOCTOR, by=fresh(a)),
-                      lambda: services.account_role_change(user_id=a.id, role=Role.DOCTOR,
-                                                           by=db.session.get(User, b.id)))
+    result = _at_once(app, lambda: services.account_role_change(actor=Actor.for_user(fresh(a)), user_id=b.id,
+                                                                role=Role.DOCTOR),
+                      lambda: services.account_role_change(actor=Actor.for_user(db.session.get(User, b.id)),
+                                                           user_id=a.id, role=Role.DOCTOR))
     assert isinstance(result, DomainError) and "last active administrator" in result.message
     assert [u.role for u in db.session.execute(select(User).order_by(User.id)).scalars()] == ["admin", "doctor"]
 
@@ -452,7 +457,7 @@ def test_the_same_email_invited_twice_at_once_gets_a_message_not_a_crash(app, ap
 
     def invite():
         return services.staff_invite(email="kamau@clinic.test", full_name="Dr Kamau", role=Role.DOCTOR,
-                                     invited_by=db.session.get(User, admin_id))
+                                     actor=Actor.for_user(db.session.get(User, admin_id)))
 
     result = _at_once(app, invite, invite)
     assert isinstance(result, DomainError) and result.field == "email", result

@@ -14,6 +14,7 @@ from app.audit.models import GENESIS_MAC, AuditChainHead, AuditEvent
 from app.extensions import db
 from app.records import services
 from app.records.models import EntryKind, Patient
+from tests.conftest import SET_UP
 
 CANARY = "CANARY-a0d1"
 
@@ -44,7 +45,7 @@ def patient(make_patient):
 def five_reads(app, patient):
     with app.app_context():
         for _ in range(5):
-            services.chart_read(patient_id=patient.id)
+            services.chart_read(actor=SET_UP, patient_id=patient.id)
             db.session.commit()
     return patient
 
@@ -105,7 +106,8 @@ def test_any_changed_field_is_detected(app, five_reads, column, value):
 def test_fields_cannot_trade_characters(app, patient):
     """A value holding the old field separator must not let a tamperer shift text between fields."""
     with app.app_context():
-        audit_services.audit_access(patient_id=patient.id, action="document.read", target="doc:1\x1fx")
+        audit_services.audit_access(actor=SET_UP, patient_id=patient.id, action="document.read", target="doc:1\x1fx",
+                                    reason="care")
         db.session.commit()
         row = all_rows()[0]
         assert row.target == "doc:1\x1fx"
@@ -146,7 +148,7 @@ def test_concurrent_reads_make_a_gap_free_verified_chain(app, patient):
         try:
             with app.app_context():
                 barrier.wait(timeout=10)
-                services.chart_read(patient_id=patient.id)
+                services.chart_read(actor=SET_UP, patient_id=patient.id)
                 db.session.commit()
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -167,21 +169,21 @@ def test_a_session_that_read_the_head_earlier_keeps_up_with_other_writers(app, p
     """A session holding the chain head from an earlier read (an admin page showing the trail's
     length, a long job that committed before) must chain from the locked, current head."""
     with app.app_context():
-        services.chart_read(patient_id=patient.id)
+        services.chart_read(actor=SET_UP, patient_id=patient.id)
         db.session.commit()
         head = db.session.get(AuditChainHead, 1)
         assert head.last_seq == 1
 
         def other_writer():
             with app.app_context():
-                services.chart_read(patient_id=patient.id)
+                services.chart_read(actor=SET_UP, patient_id=patient.id)
                 db.session.commit()
 
         thread = threading.Thread(target=other_writer)
         thread.start()
         thread.join(10)
 
-        services.chart_read(patient_id=patient.id)
+        services.chart_read(actor=SET_UP, patient_id=patient.id)
         db.session.commit()
         assert [r.seq for r in all_rows()] == [1, 2, 3] and head.last_seq == 3
     assert verify(app).exit_code == 0
@@ -191,7 +193,7 @@ def test_savepoints_inside_the_transaction_neither_write_nor_lose_its_audit_rows
     """Services use SAVEPOINTs to let a constraint decide (a taken slot, a replayed message). Releasing
     one must not write the transaction's audit rows early, nor lose them when it is rolled back."""
     with app.app_context():
-        services.chart_read(patient_id=patient.id)
+        services.chart_read(actor=SET_UP, patient_id=patient.id)
         with pytest.raises(IntegrityError):
             with db.session.begin_nested():  # refused by the unique MRN at release, and handled
                 db.session.add(Patient(mrn=patient.mrn, given_name="Dup", family_name="Dup", name_search="dup dup"))
@@ -205,7 +207,7 @@ def test_savepoints_inside_the_transaction_neither_write_nor_lose_its_audit_rows
 
 def test_no_chart_is_shown_when_its_audit_row_cannot_be_written(app, signed_in, patient, care, monkeypatch):
     with app.app_context():
-        services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
                            recorded_by_id=None)
         db.session.commit()
     browser, doctor = signed_in(Role.DOCTOR)
@@ -244,7 +246,7 @@ def test_a_refused_request_is_audited_as_denied(app, signed_in, patient):
 
 def test_a_chart_shown_again_with_a_form_error_is_audited(app, signed_in, patient, care):
     with app.app_context():
-        services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Seen. {CANARY}"},
                            recorded_by_id=None)
         db.session.commit()
     browser, doctor = signed_in(Role.DOCTOR)

@@ -19,6 +19,7 @@ from app.extensions import db, jobs
 from app.notifications.models import Notification
 from app.records import services
 from tests.audit.test_chain import tamper, verify
+from tests.conftest import SET_UP
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def patient(make_patient):
 def read_chart(app, patient, times: int = 1) -> None:
     with app.app_context():
         for _ in range(times):
-            services.chart_read(patient_id=patient.id)
+            services.chart_read(actor=SET_UP, patient_id=patient.id)
             db.session.commit()
 
 

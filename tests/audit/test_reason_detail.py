@@ -24,6 +24,7 @@ from app.core.crypto import keyring
 from app.core.migrate import alembic_config, upgrade_to_head
 from app.extensions import db
 from tests.audit.test_chain import tamper, verify
+from tests.conftest import SET_UP
 from tests.core.apps import another_app
 from tests.core.test_rotation import KEY_A, KEY_B
 
@@ -41,8 +42,8 @@ def raw_rows() -> list[tuple]:
 def emergency_rows(app):
     """Row 1: an emergency read with WHY; row 2: a read for care."""
     with app.app_context():
-        audit_access(patient_id=7, action="chart.read", reason=emergency_reason(WHY))
-        audit_access(patient_id=7, action="chart.read")
+        audit_access(actor=SET_UP, patient_id=7, action="chart.read", reason=emergency_reason(WHY))
+        audit_access(actor=SET_UP, patient_id=7, action="chart.read", reason="care")
         db.session.commit()
 
 
@@ -128,8 +129,8 @@ def test_words_moved_between_the_columns_are_detected(app, emergency_rows, sql, 
 def test_rotate_keys_re_encrypts_the_detail_and_the_chain_still_verifies(app):
     with another_app(app, FERNET_KEYS=[KEY_A]) as app_a, app_a.app_context():
         for n in range(3):
-            audit_access(patient_id=n, action="chart.read", reason=emergency_reason(f"{WHY} #{n}"))
-            audit_access(patient_id=n, action="chart.read")
+            audit_access(actor=SET_UP, patient_id=n, action="chart.read", reason=emergency_reason(f"{WHY} #{n}"))
+            audit_access(actor=SET_UP, patient_id=n, action="chart.read", reason="care")
         db.session.commit()
     with another_app(app, FERNET_KEYS=[KEY_B, KEY_A]) as app_b:
         result = app_b.test_cli_runner().invoke(args=["rotate-keys", "--batch-size", "2"])
@@ -219,7 +220,8 @@ def test_rows_written_before_the_migration_still_verify(app, empty_database):
             assert all(WHY not in repr(token) for _, token in stored)
             assert [r.reason_detail for r in audit_recent(emergency=True)] == [WHY, WHY]
             # the trail carries on from the old rows
-            audit_access(patient_id=9, action="chart.read", reason=emergency_reason("after the migration"))
+            audit_access(actor=SET_UP, patient_id=9, action="chart.read",
+                         reason=emergency_reason("after the migration"))
             db.session.commit()
             if db.is_postgres:
                 with pytest.raises(DBAPIError, match="append-only"):

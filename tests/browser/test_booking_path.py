@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.accounts.models import Role
+from app.core.actor import Actor
 from tests.browser.conftest import csp_violations, screenshot, sign_in
 from tests.browser.test_layout import PHONE, SMALL_TARGETS_JS, assert_fits_a_phone
 
@@ -264,8 +265,8 @@ def booked(app, clinic):
     with app.app_context():
         slot = free_slots(clinic.doctor.id, clinic.today)[0]
         appointment = services.appointment_book(
-            actor=clinic.account, patient_id=clinic.patient.id, doctor_id=clinic.doctor.id, starts_at=slot.starts_at,
-            mode=VisitMode.VIDEO, reason="Follow-up of hypertension; bring the home readings", idempotency_key="k" * 20)
+            actor=Actor.for_user(clinic.account), patient_id=clinic.patient.id, doctor_id=clinic.doctor.id,
+            starts_at=slot.starts_at, mode=VisitMode.VIDEO, reason="Follow-up of hypertension; bring the home readings", idempotency_key="k" * 20)
         db.session.commit()
         clinic.appointment_id = appointment.id
     return clinic
@@ -332,7 +333,7 @@ def test_a_change_during_a_live_refresh_is_not_lost(new_page, live_server, booke
             return
         stale = route.fetch()  # the server has read the day: the patient is still "Booked"
         with app.app_context():
-            services.appointment_advance(actor=c.desk, appointment_id=c.appointment_id, action="check_in")
+            services.appointment_advance(actor=Actor.for_user(c.desk), appointment_id=c.appointment_id, action="check_in")
             db.session.commit()
         deadline = time.monotonic() + 5
         while not any('"check_in"' in str(f) for f in frames) and time.monotonic() < deadline:

@@ -8,8 +8,10 @@ import pytest
 from playwright.sync_api import expect
 
 from app.accounts.models import Role
+from app.core.actor import Actor
 from app.records.models import EntryKind
 from tests.browser.conftest import screenshot, sign_in
+from tests.conftest import SET_UP
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +87,7 @@ def chart_patient(app, make_patient, make_user, care):
     ]
     with app.app_context():
         for kind, content in entries:
-            entry_add(patient_id=patient.id, kind=kind, content=content, recorded_by_id=doctor.id)
+            entry_add(actor=SET_UP, patient_id=patient.id, kind=kind, content=content, recorded_by_id=doctor.id)
         db.session.commit()
     return doctor, patient
 
@@ -213,12 +215,11 @@ def test_audit_review_fits_a_phone(page, live_server, chart_patient, make_user):
     from app.extensions import db
     from app.records import access
 
-    doctor, patient = chart_patient
-    with live_server.app.test_request_context(f"/doctor/patients/{patient.id}/emergency-access"):
-        from flask_login import login_user
-
-        login_user(db.session.get(type(doctor), doctor.id))
-        access.emergency_grant(patient_id=patient.id, why="Seizure in the waiting room, no one with the patient.")
+    _, patient = chart_patient
+    stranger = make_user(Role.DOCTOR)  # no care relationship: the chart's own doctor has nothing to break
+    with live_server.app.app_context():
+        access.emergency_grant(actor=Actor.for_user(stranger), patient_id=patient.id,
+                               why="Seizure in the waiting room, no one with the patient.")
         db.session.rollback()
     admin = make_user(Role.ADMIN)
     sign_in(page, live_server, admin.email)

@@ -11,6 +11,7 @@ from app.notifications.models import Channel
 from app.notifications.services import notification_queue
 from app.records import services
 from app.records.models import EntryKind
+from tests.conftest import SET_UP
 
 CANARY = "CANARY-7f3a"
 NATIONAL_ID = "NID-CANARY-5e19"
@@ -51,20 +52,20 @@ def full_chart(app, make_user):
     with app.app_context():
         patient = services.patient_create(given_name="Canaryname", family_name="Kiprono", phone="+254 700 111 222",
                                           national_id=NATIONAL_ID)
-        services.history_update(patient_id=patient.id, history=f"Past history {CANARY}: TB treated 2015")
-        services.entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
+        services.history_update(actor=SET_UP, patient_id=patient.id, history=f"Past history {CANARY}: TB treated 2015")
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
                            content={"substance": f"Sulfa {CANARY}", "reaction": f"hives {CANARY}", "severity": "severe"})
-        services.entry_add(patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
                            content={"condition": f"Hypertension {CANARY}", "notes": CANARY})
-        services.entry_add(patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
                            content={"drug": f"Amlodipine {CANARY}", "dose": "5 mg", "frequency": CANARY})
-        services.entry_add(patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id,
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id,
                            content={"systolic": 151, "diastolic": 97, "pulse": 77, "spo2": 98})
-        services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
                            content={"text": f"Seen today. {CANARY} Plan: recheck BP."})
         notification_queue(dedupe_key=f"test-result:{patient.id}", channel=Channel.SMS, to_address="+254700111222",
                            body=f"Your result is ready: {CANARY}", user_id=None)
-        services.chart_read(patient_id=patient.id)
+        services.chart_read(actor=SET_UP, patient_id=patient.id)
         db.session.commit()
         db.session.expunge_all()
         return patient, doctor
@@ -112,7 +113,7 @@ def test_encrypted_values_read_back_through_the_models(app, full_chart):
         found = services.patient_find_by_national_id(NATIONAL_ID)
         assert found.id == patient.id and found.national_id == NATIONAL_ID
         assert CANARY in found.history
-        chart = services.chart_read(patient_id=patient.id)
+        chart = services.chart_read(actor=SET_UP, patient_id=patient.id)
         assert chart[EntryKind.NOTE][0].content["text"].startswith("Seen today. " + CANARY)
         assert chart[EntryKind.VITALS][0].content == {"systolic": 151, "diastolic": 97, "pulse": 77, "spo2": 98}
         db.session.rollback()

@@ -14,6 +14,7 @@ from app.notifications.models import Channel
 from app.notifications.services import notification_queue
 from app.records import services
 from app.records.models import EntryKind
+from tests.conftest import SET_UP
 from tests.core.apps import another_app
 
 KEY_A = Fernet.generate_key().decode()
@@ -52,10 +53,11 @@ def data_under_key_a(app):
     with another_app(app, FERNET_KEYS=[KEY_A]) as app_a, app_a.app_context():
         for n in range(4):
             patient = services.patient_create(given_name=f"Patient{n}", family_name="Rotated", national_id=f"ID-{n}")
-            services.history_update(patient_id=patient.id, history=f"history {n}")
-            services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"note {n}"},
+            services.history_update(actor=SET_UP, patient_id=patient.id, history=f"history {n}")
+            services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"note {n}"},
                                recorded_by_id=None)
-            services.entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": f"drug {n}"},
+            services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY,
+                               content={"substance": f"drug {n}"},
                                recorded_by_id=None)
             notification_queue(dedupe_key=f"rot-{n}", channel=Channel.EMAIL, to_address=f"p{n}@x.test",
                                subject=f"subject {n}", body=f"body {n}")
@@ -98,7 +100,7 @@ def test_rotate_keys_moves_every_value_to_the_new_key(app, data_under_key_a, key
         keyring.configure([KEY_B], keys_b_then_a.config["BLIND_INDEX_KEY"])
         patient = services.patient_find_by_national_id("ID-2")
         assert (patient.national_id, patient.history) == ("ID-2", "history 2")
-        chart = services.chart_read(patient_id=patient.id)
+        chart = services.chart_read(actor=SET_UP, patient_id=patient.id)
         assert chart[EntryKind.NOTE][0].content == {"text": "note 2"}
         db.session.rollback()
 

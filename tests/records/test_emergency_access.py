@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.audit.models import AuditEvent
+from app.core import request_actor
 from app.core.clock import clock
 from app.extensions import db
 from app.records import access, services
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus
 from app.scheduling.models import Appointment, AppointmentStatus
-from tests.conftest import Browser
+from tests.conftest import SET_UP, Browser
 
 CANARY = "CANARY-7f3e"
 WHY = "Brought in unconscious after a road accident; need allergies before giving drugs."
@@ -43,9 +44,9 @@ def charted(app, make_patient, make_user):
     def make(given_name="Amani", family_name="Otieno"):
         patient = make_patient(given_name=given_name, family_name=family_name, date_of_birth=dt.date(1980, 5, 17))
         with app.app_context():
-            services.entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=keeper.id,
+            services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=keeper.id,
                                content={"substance": f"Penicillin {CANARY}", "severity": "severe"})
-            services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=keeper.id,
+            services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=keeper.id,
                                content={"text": f"Seen last week. {CANARY}"})
             db.session.commit()
         return patient
@@ -106,7 +107,8 @@ def test_an_appointment_makes_a_care_relationship(app_ctx, make_user, make_patie
 
 def test_an_entry_written_under_emergency_access_does_not_open_the_chart_for_good(app_ctx, make_user, make_patient):
     doctor, patient = make_user(Role.DOCTOR), make_patient()
-    services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": "Seen."}, recorded_by_id=doctor.id)
+    services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, content={"text": "Seen."},
+                       recorded_by_id=doctor.id)
     db.session.commit()
     assert access.care_relationship(doctor_id=doctor.id, patient_id=patient.id) is False
 
@@ -243,12 +245,12 @@ def test_a_grant_is_bound_to_the_session_that_asked(app, doctor, patient):
     browser, user = doctor
     ask(browser, patient)
     with browser.client.session_transaction() as flask_session:
-        grants = dict(flask_session[access.SESSION_KEY])
+        grants = dict(flask_session[request_actor.GRANTS_KEY])
     other = app.test_client()
     other_browser = Browser(other)
     assert other_browser.login(user.email).status_code == 303  # the same doctor, another session
     with other.session_transaction() as flask_session:
-        flask_session[access.SESSION_KEY] = grants
+        flask_session[request_actor.GRANTS_KEY] = grants
     assert shows_form(other_browser.get(chart_url(patient)))
 
 
@@ -330,11 +332,11 @@ def test_the_administrator_reviews_emergency_access(app, doctor, patient, care, 
     assert "No emergency access recorded." in fragment.get_data(as_text=True)
 
 
-def test_the_patient_still_reads_their_own_record_for_care(app, make_user, make_patient):
+def test_the_patient_reads_their_own_record_for_themself(app, make_user, make_patient):
     account = make_user(Role.PATIENT, email="amani@patients.test")
     patient = make_patient(user_id=account.id)
     with app.app_context():
-        services.entry_add(patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Hello {CANARY}"},
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.NOTE, content={"text": f"Hello {CANARY}"},
                            recorded_by_id=None)
         db.session.commit()
     browser = Browser(app.test_client())
@@ -343,4 +345,4 @@ def test_the_patient_still_reads_their_own_record_for_care(app, make_user, make_
     assert page.status_code == 200 and CANARY in page.get_data(as_text=True)
     with app.app_context():
         (read,) = rows(action="chart.read")
-        assert (read.reason, read.actor_user_id) == ("care", account.id)
+        assert (read.reason, read.actor_user_id) == ("self", account.id)

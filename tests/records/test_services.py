@@ -1,16 +1,19 @@
 """Patients and charts through the services: identifiers, the blind index, validation, the audit rows."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import select, text
 
 from app.audit.models import AuditEvent
+from app.core.actor import Actor
 from app.core.errors import DomainError
 from app.extensions import db
-from app.records import services
+from app.records import access, services
 from app.records.models import EntryKind, EntryStatus, Patient
+from tests.conftest import SET_UP
 
 CONTENT = {
     EntryKind.ALLERGY: {"substance": "Penicillin", "reaction": "rash", "severity": "severe"},
@@ -87,58 +90,63 @@ def test_a_national_id_registers_once(app_ctx):
     assert error.value.field == "national_id"
 
 
-def test_every_kind_of_entry_is_stored_and_audited_as_a_create(app_ctx, make_user):
+def test_every_kind_of_entry_is_stored_and_audited_as_a_create(app_ctx, make_user, care):
     doctor = make_user()
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     db.session.commit()
+    care(doctor, patient.id)
+    actor = Actor.for_user(doctor)
     created = {}
     for kind, content in CONTENT.items():
-        created[kind] = services.entry_add(patient_id=patient.id, kind=kind, content=content, recorded_by_id=doctor.id)
+        created[kind] = services.entry_add(actor=actor, patient_id=patient.id, kind=kind, content=content)
     db.session.commit()
 
     rows = audit_rows(patient.id)
     assert [(r.action, r.target, r.outcome, r.reason) for r in rows] == [
         (f"{kind.value}.create", f"clinical_entry:{created[kind].id}", "allowed", "care") for kind in CONTENT
     ]
-    assert all(r.actor_role == "system" and r.patient_id == patient.id for r in rows)
+    assert all((r.actor_role, r.actor_user_id, r.patient_id) == ("doctor", doctor.id, patient.id) for r in rows)
+    assert {entry.recorded_by_id for entry in created.values()} == {doctor.id}
 
-    chart = services.chart_read(patient_id=patient.id)
+    chart = services.chart_read(actor=actor, patient_id=patient.id)
     db.session.commit()
     for kind, content in CONTENT.items():
         assert [entry.content for entry in chart[kind]] == [content]
     assert audit_rows(patient.id)[-1].action == "chart.read"
 
 
-def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx):
+def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx, make_user):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     db.session.commit()
-    services.chart_read(patient_id=patient.id)
+    services.chart_read(actor=SET_UP, patient_id=patient.id)
     db.session.rollback()  # the read was abandoned: no row, and nothing left over for the next commit
     db.session.commit()
     assert audit_rows(patient.id) == []
 
-    services.chart_read(patient_id=patient.id, reason="emergency: unconscious on arrival")
+    doctor = Actor.for_user(make_user())
+    grant = access.emergency_grant(actor=doctor, patient_id=patient.id, why="unconscious on arrival")
+    services.chart_read(actor=dataclasses.replace(doctor, grants=(grant,)), patient_id=patient.id)
     db.session.commit()
-    [row] = audit_rows(patient.id)
+    [row] = [r for r in audit_rows(patient.id) if r.action == "chart.read"]
     assert (row.action, row.reason, row.reason_detail, row.target) == \
         ("chart.read", "emergency", "unconscious on arrival", None)
 
 
 def test_entries_entered_in_error_leave_the_chart_but_the_change_is_audited(app_ctx):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
-    entry = services.entry_add(patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": "Latex"},
+    entry = services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": "Latex"},
                                recorded_by_id=None)
     db.session.commit()
-    services.entry_set_status(patient_id=patient.id, entry_id=entry.id, status=EntryStatus.ENTERED_IN_ERROR)
+    services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=EntryStatus.ENTERED_IN_ERROR)
     db.session.commit()
-    assert services.chart_read(patient_id=patient.id)[EntryKind.ALLERGY] == []
+    assert services.chart_read(actor=SET_UP, patient_id=patient.id)[EntryKind.ALLERGY] == []
     db.session.commit()
     assert [r.action for r in audit_rows(patient.id)] == ["allergy.create", "allergy.entered_in_error", "chart.read"]
 
 
 def test_history_update_is_encrypted_and_audited(app_ctx):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
-    services.history_update(patient_id=patient.id, history="  Appendectomy 2004  ")
+    services.history_update(actor=SET_UP, patient_id=patient.id, history="  Appendectomy 2004  ")
     db.session.commit()
     assert db.session.execute(text("SELECT history FROM patients")).scalar_one() != b"Appendectomy 2004"
     db.session.expire_all()
@@ -157,5 +165,5 @@ def test_history_update_is_encrypted_and_audited(app_ctx):
 def test_invalid_entries_are_refused_with_a_domain_error(app_ctx, kind, content, field):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     with pytest.raises(DomainError) as error:
-        services.entry_add(patient_id=patient.id, kind=kind, content=content, recorded_by_id=None)
+        services.entry_add(actor=SET_UP, patient_id=patient.id, kind=kind, content=content, recorded_by_id=None)
     assert error.value.field == field

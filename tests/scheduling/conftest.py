@@ -89,13 +89,14 @@ def patient_account(make_user, make_patient):
 
 @pytest.fixture
 def book(app):
-    """book(actor, patient_id, doctor_id, starts_at, **kw) -> appointment id, committed."""
+    """book(user, patient_id, doctor_id, starts_at, **kw) -> appointment id, committed (booked by `user`)."""
+    from app.core.actor import Actor
     from app.extensions import db
     from app.scheduling.services import appointment_book
 
-    def book_(actor, patient_id: int, doctor_id: int, starts_at: dt.datetime, **kwargs) -> int:
+    def book_(user, patient_id: int, doctor_id: int, starts_at: dt.datetime, **kwargs) -> int:
         with app.app_context():
-            appointment = appointment_book(actor=actor, patient_id=patient_id, doctor_id=doctor_id,
+            appointment = appointment_book(actor=Actor.for_user(user), patient_id=patient_id, doctor_id=doctor_id,
                                            starts_at=starts_at, **kwargs)
             db.session.commit()
             return appointment.id

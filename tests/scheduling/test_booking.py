@@ -9,6 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role
+from app.core.actor import Actor
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Channel
@@ -34,8 +35,9 @@ def count_appointments(**filters) -> int:
 
 def test_a_patient_books_a_free_slot(app_ctx, doctor, patient_account):
     user, patient = patient_account()
-    appointment = appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9),
-                                   mode=VisitMode.VIDEO, reason="  Persistent cough  ", idempotency_key="a" * 24)
+    appointment = appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id,
+                                   starts_at=at(MONDAY, 9), mode=VisitMode.VIDEO, reason="  Persistent cough  ",
+                                   idempotency_key="a" * 24)
     db.session.commit()
     saved = db.session.get(Appointment, appointment.id, populate_existing=True)
     assert (saved.starts_at, saved.ends_at) == (at(MONDAY, 9), at(MONDAY, 9, 30))
@@ -53,8 +55,8 @@ def test_video_appointments_get_unique_links(app_ctx, doctor, patient_account, b
     tokens = set()
     for hour in (8, 9, 10):
         user, patient = patient_account()
-        tokens.add(appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, hour),
-                                    mode=VisitMode.VIDEO).video_token)
+        tokens.add(appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id,
+                                    starts_at=at(MONDAY, hour), mode=VisitMode.VIDEO).video_token)
     assert len(tokens) == 3
 
 
@@ -68,7 +70,7 @@ def test_video_appointments_get_unique_links(app_ctx, doctor, patient_account, b
 def test_refused_times_get_a_clear_message(app_ctx, doctor, patient_account, when, message):
     user, patient = patient_account()
     with pytest.raises(DomainError) as refused:
-        appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=when())
+        appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id, starts_at=when())
     assert message in refused.value.message
     db.session.rollback()
     assert count_appointments() == 0
@@ -79,21 +81,22 @@ def test_a_slot_of_another_doctors_hours_is_refused(app_ctx, doctor, make_user, 
     set_hours(other.id, 0, "14:00", "16:00", slot=30)
     user, patient = patient_account()
     with pytest.raises(DomainError, match="does not work at that time"):
-        appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 14))
+        appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 14))
 
 
 def test_only_doctors_can_be_booked(app_ctx, doctor, make_user, patient_account):
     user, patient = patient_account()
     nurse = make_user(Role.RECEPTION)
     with pytest.raises(NotFound):
-        appointment_book(actor=user, patient_id=patient.id, doctor_id=nurse.id, starts_at=at(MONDAY, 9))
+        appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=nurse.id, starts_at=at(MONDAY, 9))
 
 
 def test_a_patient_books_only_for_themselves(app_ctx, doctor, patient_account):
     user, _ = patient_account()
     _, someone_else = patient_account("Baraka", "Kiprop")
     with pytest.raises(NotFound):
-        appointment_book(actor=user, patient_id=someone_else.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
+        appointment_book(actor=Actor.for_user(user), patient_id=someone_else.id, doctor_id=doctor.id,
+                         starts_at=at(MONDAY, 9))
 
 
 def test_one_slot_one_appointment(app_ctx, doctor, patient_account, book):
@@ -101,7 +104,8 @@ def test_one_slot_one_appointment(app_ctx, doctor, patient_account, book):
     second, second_patient = patient_account("Baraka", "Kiprop")
     book(first, first_patient.id, doctor.id, at(MONDAY, 9))
     with pytest.raises(SlotTaken) as taken:
-        appointment_book(actor=second, patient_id=second_patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
+        appointment_book(actor=Actor.for_user(second), patient_id=second_patient.id, doctor_id=doctor.id,
+                         starts_at=at(MONDAY, 9))
     assert "just taken" in taken.value.message
     assert taken.value.alternatives and at(MONDAY, 9) not in [s.starts_at for s in taken.value.alternatives]
     # The nearest free times come first.
@@ -117,7 +121,7 @@ def test_a_patient_cannot_hold_two_overlapping_appointments_even_with_different_
     book(user, patient.id, doctor.id, at(MONDAY, 9))
     for starts_at in (at(MONDAY, 9), at(MONDAY, 9, 20)):
         with pytest.raises(DomainError, match="already has an appointment at that time"):
-            appointment_book(actor=user, patient_id=patient.id, doctor_id=other.id, starts_at=starts_at)
+            appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=other.id, starts_at=starts_at)
         db.session.rollback()
     book(user, patient.id, other.id, at(MONDAY, 9, 40))  # back to back is fine
     assert count_appointments(patient_id=patient.id) == 2
@@ -136,7 +140,8 @@ def test_a_form_key_of_another_patient_gives_nothing_away(app_ctx, doctor, patie
     book(user, patient.id, doctor.id, at(MONDAY, 9), idempotency_key="someone-elses-key-0123456")
     intruder, intruder_patient = patient_account("Baraka", "Kiprop")
     with pytest.raises(DomainError, match="already used"):
-        appointment_book(actor=intruder, patient_id=intruder_patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 10),
+        appointment_book(actor=Actor.for_user(intruder), patient_id=intruder_patient.id, doctor_id=doctor.id,
+                         starts_at=at(MONDAY, 10),
                          idempotency_key="someone-elses-key-0123456")
 
 
@@ -149,7 +154,8 @@ def test_a_longer_booking_blocks_a_shorter_slot_inside_it(app_ctx, doctor, set_h
     assert at(MONDAY, 9, 15) not in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
     other, other_patient = patient_account("Baraka", "Kiprop")
     with pytest.raises(SlotTaken) as taken:
-        appointment_book(actor=other, patient_id=other_patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9, 15))
+        appointment_book(actor=Actor.for_user(other), patient_id=other_patient.id, doctor_id=doctor.id,
+                         starts_at=at(MONDAY, 9, 15))
     assert isinstance(taken.value.__context__, IntegrityError), "the database, not Python, refused the overlap"
     db.session.rollback()
     assert count_appointments() == 1
@@ -164,7 +170,8 @@ def test_a_row_written_directly_still_blocks_an_overlapping_booking(app_ctx, doc
     # Nobody bumped the cache: the database is the last word anyway.
     other, other_patient = patient_account("Baraka", "Kiprop")
     with pytest.raises(SlotTaken) as taken:
-        appointment_book(actor=other, patient_id=other_patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9, 45))
+        appointment_book(actor=Actor.for_user(other), patient_id=other_patient.id, doctor_id=doctor.id,
+                         starts_at=at(MONDAY, 9, 45))
     assert isinstance(taken.value.__context__, IntegrityError)
     db.session.rollback()
     with pytest.raises(IntegrityError, match="ex_appointments_doctor_overlap"):
@@ -221,7 +228,8 @@ def test_fifty_patients_racing_for_one_slot_get_exactly_one_appointment(app, doc
     slot = at(MONDAY, 9)
 
     def attempt(user, patient):
-        return lambda: appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=slot)
+        return lambda: appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id,
+                                        starts_at=slot)
 
     results = race(app, [attempt(user, patient) for user, patient in people])
     errors = [r[1] for r in results if r[0] == "error"]
@@ -242,7 +250,8 @@ def test_twenty_concurrent_submits_of_one_form_make_one_appointment(app, doctor,
     user, patient = patient_account()
 
     def attempt():
-        return appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 10),
+        return appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id,
+                                starts_at=at(MONDAY, 10),
                                 idempotency_key="one-form-key-0123456789abcdef")
 
     results = race(app, [attempt] * 20)
@@ -257,7 +266,8 @@ def test_one_patient_racing_for_two_doctors_at_once_gets_one(app, doctor, make_u
     other = make_user(Role.DOCTOR)
     set_hours(other.id, 0, "08:00", "12:00", slot=30)
     user, patient = patient_account()
-    attempts = [lambda d=d: appointment_book(actor=user, patient_id=patient.id, doctor_id=d, starts_at=at(TUESDAY - dt.timedelta(days=1), 11))
+    attempts = [lambda d=d: appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=d,
+                                             starts_at=at(TUESDAY - dt.timedelta(days=1), 11))
                 for d in (doctor.id, other.id) * 5]
     results = race(app, attempts)
     outcomes = [r[0] for r in results]

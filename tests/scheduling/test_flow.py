@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 
 from app.accounts.models import Role
+from app.core.actor import Actor
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Channel
@@ -34,7 +35,7 @@ def test_a_patient_cancels_before_the_cutoff_and_the_slot_is_free_at_once(app_ct
     user, patient, appointment_id = booked
     freeze(at(MONDAY, 8, 59))  # 2 h 01 min before
     assert not is_free(doctor.id, MONDAY, at(MONDAY, 11))
-    appointment_cancel(actor=user, appointment_id=appointment_id)
+    appointment_cancel(actor=Actor.for_user(user), appointment_id=appointment_id)
     db.session.commit()
     cancelled = appointment(appointment_id)
     assert cancelled.status == "cancelled" and cancelled.cancelled_by_id == user.id
@@ -49,7 +50,7 @@ def test_a_patient_cannot_cancel_after_the_cutoff(app_ctx, doctor, booked, freez
     freeze(at(MONDAY, 9, 1))  # 1 h 59 min before; the cutoff is 120 minutes
     assert app.config["CANCEL_CUTOFF_MINUTES"] == 120
     with pytest.raises(DomainError) as refused:
-        appointment_cancel(actor=user, appointment_id=appointment_id)
+        appointment_cancel(actor=Actor.for_user(user), appointment_id=appointment_id)
     assert refused.value.message == "Appointments can be changed online up to 2 hours before. Please call the clinic."
     db.session.rollback()
     assert appointment(appointment_id).status == "booked"
@@ -61,9 +62,10 @@ def test_staff_must_give_a_reason_and_may_cancel_at_any_time(app_ctx, doctor, bo
     freeze(at(MONDAY, 10, 50))
     for reason in (None, "   "):
         with pytest.raises(DomainError) as refused:
-            appointment_cancel(actor=desk, appointment_id=appointment_id, reason=reason)
+            appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id, reason=reason)
         assert refused.value.field == "reason" and "Give a reason" in refused.value.message
-    appointment_cancel(actor=desk, appointment_id=appointment_id, reason="Doctor called away: suspected malaria outbreak")
+    appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id,
+                       reason="Doctor called away: suspected malaria outbreak")
     db.session.commit()
     assert appointment(appointment_id).status == "cancelled"
     assert is_free(doctor.id, MONDAY, at(MONDAY, 11))
@@ -73,7 +75,7 @@ def test_a_cancellation_by_the_clinic_tells_the_patient_without_the_reason_by_sm
     user, patient, appointment_id = booked
     desk = make_user(Role.RECEPTION)
     reason = "Doctor unwell with influenza"
-    appointment_cancel(actor=desk, appointment_id=appointment_id, reason=reason)
+    appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id, reason=reason)
     db.session.commit()
     sms = notifications(dedupe_key=f"appt:{appointment_id}:cancelled:sms")
     email = notifications(dedupe_key=f"appt:{appointment_id}:cancelled:email")
@@ -88,7 +90,7 @@ def test_a_cancellation_by_the_clinic_tells_the_patient_without_the_reason_by_sm
 
 def test_the_doctor_cancels_their_own_appointment_with_a_reason(app_ctx, doctor, booked):
     user, patient, appointment_id = booked
-    appointment_cancel(actor=doctor, appointment_id=appointment_id, reason="Away at a conference")
+    appointment_cancel(actor=Actor.for_user(doctor), appointment_id=appointment_id, reason="Away at a conference")
     db.session.commit()
     assert appointment(appointment_id).status == "cancelled"
     assert notifications(dedupe_key=f"appt:{appointment_id}:cancelled:doctor") == []  # no need to tell oneself
@@ -99,23 +101,24 @@ def test_another_doctor_cannot_cancel(app_ctx, booked, make_user):
     _, _, appointment_id = booked
     stranger = make_user(Role.DOCTOR)
     with pytest.raises(NotFound):
-        appointment_cancel(actor=stranger, appointment_id=appointment_id, reason="mine now")
+        appointment_cancel(actor=Actor.for_user(stranger), appointment_id=appointment_id, reason="mine now")
 
 
 def test_a_finished_appointment_cannot_be_cancelled(app_ctx, booked, make_user):
     _, _, appointment_id = booked
     desk = make_user(Role.RECEPTION)
-    appointment_cancel(actor=desk, appointment_id=appointment_id, reason="first")
+    appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id, reason="first")
     db.session.commit()
     with pytest.raises(DomainError, match="cancelled: it cannot be changed"):
-        appointment_cancel(actor=desk, appointment_id=appointment_id, reason="again")
+        appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id, reason="again")
 
 
 # -- moving ---------------------------------------------------------------------------------------------------
 
 def test_a_patient_moves_an_appointment(app_ctx, doctor, booked):
     user, patient, old_id = booked
-    new = appointment_reschedule(actor=user, appointment_id=old_id, starts_at=at(TUESDAY, 9), idempotency_key="m" * 24)
+    new = appointment_reschedule(actor=Actor.for_user(user), appointment_id=old_id, starts_at=at(TUESDAY, 9),
+                                 idempotency_key="m" * 24)
     db.session.commit()
     old, new = appointment(old_id), appointment(new.id)
     assert old.status == "cancelled" and old.cancel_reason.startswith("moved")
@@ -127,7 +130,8 @@ def test_a_patient_moves_an_appointment(app_ctx, doctor, booked):
     assert len(moved) == 1 and "Tue 02 Mar, 09:00" in moved[0].body
     assert len(notifications(dedupe_key=f"appt:{new.id}:moved:doctor")) == 1
     # The same move submitted again changes nothing more.
-    again = appointment_reschedule(actor=user, appointment_id=old_id, starts_at=at(TUESDAY, 9), idempotency_key="m" * 24)
+    again = appointment_reschedule(actor=Actor.for_user(user), appointment_id=old_id, starts_at=at(TUESDAY, 9),
+                                   idempotency_key="m" * 24)
     assert again.id == new.id
 
 
@@ -136,7 +140,7 @@ def test_a_move_to_a_taken_time_keeps_the_old_appointment(app_ctx, doctor, booke
     other_user, other = patient_account("Baraka", "Kiprop")
     book(other_user, other.id, doctor.id, at(TUESDAY, 9))
     with pytest.raises(SlotTaken):
-        appointment_reschedule(actor=user, appointment_id=old_id, starts_at=at(TUESDAY, 9))
+        appointment_reschedule(actor=Actor.for_user(user), appointment_id=old_id, starts_at=at(TUESDAY, 9))
     db.session.rollback()
     assert appointment(old_id).status == "booked"
 
@@ -145,7 +149,7 @@ def test_a_move_by_the_patient_respects_the_cutoff(app_ctx, doctor, booked, free
     user, patient, old_id = booked
     freeze(at(MONDAY, 10))
     with pytest.raises(DomainError, match="up to 2 hours before"):
-        appointment_reschedule(actor=user, appointment_id=old_id, starts_at=at(TUESDAY, 9))
+        appointment_reschedule(actor=Actor.for_user(user), appointment_id=old_id, starts_at=at(TUESDAY, 9))
 
 
 def test_the_desk_moves_an_appointment_to_another_doctor(app_ctx, doctor, booked, make_user, set_hours):
@@ -153,7 +157,8 @@ def test_the_desk_moves_an_appointment_to_another_doctor(app_ctx, doctor, booked
     other = make_user(Role.DOCTOR)
     set_hours(other.id, TUESDAY.weekday(), "14:00", "16:00", slot=30)
     desk = make_user(Role.RECEPTION)
-    new = appointment_reschedule(actor=desk, appointment_id=old_id, starts_at=at(TUESDAY, 14), doctor_id=other.id,
+    new = appointment_reschedule(actor=Actor.for_user(desk), appointment_id=old_id, starts_at=at(TUESDAY, 14),
+                                 doctor_id=other.id,
                                  reason="doctor away")
     db.session.commit()
     assert appointment(new.id).doctor_id == other.id
@@ -174,18 +179,18 @@ def today(app, doctor, patient_account, book, freeze, make_user):
 
 def test_check_in_start_and_complete(app_ctx, doctor, today, freeze):
     appointment_id, desk = today
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     arrived = appointment(appointment_id)
     assert arrived.status == "checked_in" and arrived.checked_in_at == at(MONDAY, 8, 50)
     assert len(notifications(dedupe_key=f"appt:{appointment_id}:arrived:doctor")) == 1
     freeze(at(MONDAY, 9, 2))
-    appointment_advance(actor=doctor, appointment_id=appointment_id, action="start")
+    appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="start")
     db.session.commit()
     assert appointment(appointment_id).status == "in_consultation"
     assert appointment(appointment_id).started_at == at(MONDAY, 9, 2)
     freeze(at(MONDAY, 9, 20))
-    appointment_advance(actor=doctor, appointment_id=appointment_id, action="complete")
+    appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="complete")
     db.session.commit()
     done = appointment(appointment_id)
     assert done.status == "completed" and done.completed_at == at(MONDAY, 9, 20)
@@ -193,10 +198,10 @@ def test_check_in_start_and_complete(app_ctx, doctor, today, freeze):
 
 def test_a_double_check_in_is_harmless(app_ctx, today, freeze):
     appointment_id, desk = today
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     freeze(at(MONDAY, 8, 55))
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     assert appointment(appointment_id).checked_in_at == at(MONDAY, 8, 50)  # the first arrival stands
 
@@ -206,15 +211,15 @@ def test_a_double_check_in_is_harmless(app_ctx, today, freeze):
 def test_only_the_right_people_move_the_flow(app_ctx, today, make_user, role, action):
     appointment_id, _ = today
     with pytest.raises(NotFound):
-        appointment_advance(actor=make_user(role), appointment_id=appointment_id, action=action)
+        appointment_advance(actor=Actor.for_user(make_user(role)), appointment_id=appointment_id, action=action)
 
 
 def test_steps_out_of_order_are_refused(app_ctx, doctor, today):
     appointment_id, desk = today
     with pytest.raises(DomainError, match="This appointment is booked"):
-        appointment_advance(actor=doctor, appointment_id=appointment_id, action="complete")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="complete")
     with pytest.raises(NotFound):
-        appointment_advance(actor=desk, appointment_id=appointment_id, action="teleport")
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="teleport")
 
 
 def test_only_todays_appointments_are_checked_in(app_ctx, doctor, today, patient_account, book, freeze):
@@ -224,7 +229,7 @@ def test_only_todays_appointments_are_checked_in(app_ctx, doctor, today, patient
     freeze(at(MONDAY, 8, 50))
     _, desk = today
     with pytest.raises(DomainError, match="Only today's appointments"):
-        appointment_advance(actor=desk, appointment_id=tomorrow, action="check_in")
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=tomorrow, action="check_in")
 
 
 def test_no_show_only_after_the_grace_period(app_ctx, today, freeze, app):
@@ -232,22 +237,22 @@ def test_no_show_only_after_the_grace_period(app_ctx, today, freeze, app):
     assert app.config["NO_SHOW_GRACE_MINUTES"] == 15
     freeze(at(MONDAY, 9, 14))
     with pytest.raises(DomainError) as refused:
-        appointment_advance(actor=desk, appointment_id=appointment_id, action="no_show")
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="no_show")
     assert refused.value.message == "A patient can be marked absent 15 minutes after the start, at 09:15."
     db.session.rollback()
     freeze(at(MONDAY, 9, 15))
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="no_show")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="no_show")
     db.session.commit()
     assert appointment(appointment_id).status == "no_show"
 
 
 def test_a_patient_who_arrived_is_not_a_no_show(app_ctx, today, freeze):
     appointment_id, desk = today
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     freeze(at(MONDAY, 10))
     with pytest.raises(DomainError, match="This appointment is arrived"):
-        appointment_advance(actor=desk, appointment_id=appointment_id, action="no_show")
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="no_show")
 
 
 def test_no_show_counts_and_rates(app_ctx, doctor, make_user, set_hours, patient_account, book, freeze):
@@ -266,12 +271,12 @@ def test_no_show_counts_and_rates(app_ctx, doctor, make_user, set_hours, patient
     freeze(at(MONDAY, 12))
     for (who, user, patient, starts_at, outcome), appointment_id in zip(plan, ids):
         if outcome == "no_show":
-            appointment_advance(actor=desk, appointment_id=appointment_id, action="no_show")
+            appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="no_show")
         elif outcome == "complete":
-            appointment_advance(actor=who, appointment_id=appointment_id, action="start")
-            appointment_advance(actor=who, appointment_id=appointment_id, action="complete")
+            appointment_advance(actor=Actor.for_user(who), appointment_id=appointment_id, action="start")
+            appointment_advance(actor=Actor.for_user(who), appointment_id=appointment_id, action="complete")
         else:
-            appointment_cancel(actor=desk, appointment_id=appointment_id, reason="clinic closed")
+            appointment_cancel(actor=Actor.for_user(desk), appointment_id=appointment_id, reason="clinic closed")
     db.session.commit()
     assert queries.no_show_counts([absent.id, present.id]) == {absent.id: 2}
     clinic, per_doctor = queries.no_show_rates(since=at(MONDAY, 0))
@@ -289,7 +294,7 @@ def test_the_desk_sees_a_patients_no_shows_in_the_queue(signed_in, app, doctor, 
     book(user, patient.id, doctor.id, at(MONDAY, 10))
     freeze(at(MONDAY - dt.timedelta(days=7), 10))
     with app.app_context():
-        appointment_advance(actor=doctor, appointment_id=earlier, action="no_show")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=earlier, action="no_show")
         db.session.commit()
     freeze(at(MONDAY, 8))
     browser, desk = signed_in(Role.RECEPTION)
@@ -304,9 +309,9 @@ def test_the_admin_sees_no_show_rates(signed_in, app, doctor, patient_account, b
     attended = book(user, patient.id, doctor.id, at(MONDAY, 9))
     freeze(at(MONDAY, 10))
     with app.app_context():
-        appointment_advance(actor=doctor, appointment_id=absent, action="no_show")
-        appointment_advance(actor=doctor, appointment_id=attended, action="start")
-        appointment_advance(actor=doctor, appointment_id=attended, action="complete")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=absent, action="no_show")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=attended, action="start")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=attended, action="complete")
         db.session.commit()
     browser, _ = signed_in(Role.ADMIN)
     page = browser.get("/admin/doctors/?days=30").get_data(as_text=True)
@@ -323,7 +328,7 @@ def test_the_buttons_each_role_is_offered_follow_the_flow_rules(app_ctx, doctor,
     assert appointment_actions(booked, role="reception", offered=desk_offers) == ["check_in", "no_show"]
     assert appointment_actions(booked, role="doctor", offered=doctor_offers) == ["start", "no_show"]
     assert appointment_actions(booked, role="patient", offered=desk_offers) == []
-    appointment_advance(actor=desk, appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     arrived = appointment(appointment_id)
     assert appointment_actions(arrived, role="reception", offered=desk_offers) == []

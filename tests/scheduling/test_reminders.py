@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from app.core.actor import Actor
 from app.core.clock import clock
 from app.extensions import db
 from app.notifications.models import Channel
@@ -103,7 +104,7 @@ def test_two_workers_sweeping_at_once_queue_each_reminder_once(app, booked, free
 
 def test_no_reminder_for_a_cancelled_appointment(app_ctx, booked, freeze):
     user, appointment_id = booked
-    appointment_cancel(actor=user, appointment_id=appointment_id)
+    appointment_cancel(actor=Actor.for_user(user), appointment_id=appointment_id)
     db.session.commit()
     for when in (at(SUNDAY, 11), at(MONDAY, 9), at(MONDAY, 10, 59)):
         freeze(when)
@@ -113,7 +114,7 @@ def test_no_reminder_for_a_cancelled_appointment(app_ctx, booked, freeze):
 
 def test_a_moved_appointment_gets_its_own_reminders_and_the_old_one_none(app_ctx, booked, freeze):
     user, old_id = booked
-    new_id = appointment_reschedule(actor=user, appointment_id=old_id, starts_at=at(TUESDAY, 9)).id
+    new_id = appointment_reschedule(actor=Actor.for_user(user), appointment_id=old_id, starts_at=at(TUESDAY, 9)).id
     db.session.commit()
     freeze(at(SUNDAY, 11))
     assert sweep() == 0  # the old time's reminder is not sent

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.accounts.models import Role
+from app.core.actor import Actor
 from app.extensions import cache, db
 from app.scheduling.availability import exception_add
 from app.scheduling.clinic_time import to_local
@@ -168,7 +169,7 @@ def test_a_booking_invalidates_the_cached_slots(app_ctx, doctor, patient_account
 
     user, patient = patient_account()
     assert at(MONDAY, 9) in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
-    appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
+    appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
     db.session.commit()
     assert at(MONDAY, 9) not in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
 
@@ -177,7 +178,7 @@ def test_a_cancellation_invalidates_the_cached_slots(app_ctx, doctor, patient_ac
     user, patient = patient_account()
     appointment_id = book(user, patient.id, doctor.id, at(MONDAY, 9))
     assert at(MONDAY, 9) not in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
-    appointment_cancel(actor=user, appointment_id=appointment_id)
+    appointment_cancel(actor=Actor.for_user(user), appointment_id=appointment_id)
     db.session.commit()
     assert at(MONDAY, 9) in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
 
@@ -196,7 +197,7 @@ def test_a_rolled_back_change_leaves_the_cache_alone(app_ctx, doctor, patient_ac
     from app.scheduling.services import appointment_book
 
     user, patient = patient_account()
-    appointment_book(actor=user, patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
+    appointment_book(actor=Actor.for_user(user), patient_id=patient.id, doctor_id=doctor.id, starts_at=at(MONDAY, 9))
     db.session.rollback()
     assert at(MONDAY, 9) in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
 

@@ -10,7 +10,8 @@ from app.accounts.models import ROLE_LABELS, Role
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
-from app.extensions import db
+from app.core.request_actor import current_actor
+from app.core.transactions import refused
 
 bp = Blueprint("accounts", __name__, url_prefix="/people")
 
@@ -31,11 +32,10 @@ def invite():
     form = InviteStaffForm()
     if form.validate_on_submit():
         try:
-            services.staff_invite(email=form.email.data, full_name=form.full_name.data, role=Role(form.role.data),
-                                  invited_by=current_user._get_current_object(), speciality=form.speciality.data or None,
+            services.staff_invite(actor=current_actor(), email=form.email.data, full_name=form.full_name.data,
+                                  role=Role(form.role.data), speciality=form.speciality.data or None,
                                   fee_cents=form.fee.data * 100 if form.fee.data is not None else None)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/admin/invite.html", form=form, status=422)
         flash(f"Invitation sent to {form.email.data}.", "success")
@@ -56,9 +56,8 @@ def person(user_id: int):
     form = RoleForm(obj=None if request.method == "POST" else user)
     if form.validate_on_submit():
         try:
-            services.account_role_change(user_id=user_id, role=Role(form.role.data), by=current_user._get_current_object())
+            services.account_role_change(actor=current_actor(), user_id=user_id, role=Role(form.role.data))
         except DomainError as error:
-            db.session.rollback()
             form.role.errors = list(form.role.errors) + [error.message]
             return render_form("accounts/admin/person.html", person=user, form=form, status=422)
         flash(f"{user.full_name} is now {Role(form.role.data).label}; their sessions were ended.", "success")
@@ -72,16 +71,14 @@ def _act(user_id: int, action, done: str):
     try:
         action()
     except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
+        return refused(error.message, url_for("admin.accounts.person", user_id=user_id))
     flash(done, "success")
     return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
 
 
 @bp.route("/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
-    return _act(user_id, lambda: services.account_deactivate(user_id=user_id, by=current_user._get_current_object()),
+    return _act(user_id, lambda: services.account_deactivate(actor=current_actor(), user_id=user_id),
                 "Account deactivated; it was signed out everywhere.")
 
 

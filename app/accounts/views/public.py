@@ -25,12 +25,12 @@ from app.accounts.forms import (
 )
 from app.accounts.models import Role, TokenPurpose
 from app.accounts.sessions import idle_seconds_left, touch_session
-from app.audit.services import client_ip
 from app.core.errors import DomainError
 from app.core.forms import show_error
 from app.core.hooks import Hook
 from app.core.htmx import render_form
 from app.core.policies import public, signed_in
+from app.core.request_actor import current_actor
 from app.extensions import db
 
 bp = Blueprint("accounts", __name__)
@@ -70,7 +70,7 @@ def login():
         return redirect(home_url_for(current_user))
     if form.validate_on_submit():
         try:
-            user = services.sign_in_check(email=form.email.data, password=form.password.data, ip=client_ip())
+            user = services.sign_in_check(email=form.email.data, password=form.password.data, ip=current_actor().ip)
         except services.SignInRefused as refused:
             db.session.commit()  # keep the failure counts that throttle the next attempts
             form.form_errors.append(refused.message)
@@ -142,7 +142,6 @@ def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str)
         try:
             services.token_redeem(raw_token=token, purpose=purpose, new_password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form(template, form=form, user=user, status=422)
         flash(done_message, "success")
@@ -179,7 +178,6 @@ def register():
             patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
                                   phone=form.phone.data or None)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)
         # The same answer whether the email was new or already had an account (its owner is emailed).
@@ -198,7 +196,6 @@ def change_password():
             services.password_change(user=user, current_password=form.current_password.data,
                                      new_password=form.password.data)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("accounts/change_password.html", form=form, status=422)
         login_user(user, remember=False)  # this browser stays signed in with the new token; others are out

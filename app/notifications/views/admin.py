@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from app.core.errors import DomainError, NotFound
-from app.extensions import db
+from app.core.transactions import refused
 from app.notifications import services
 
 bp = Blueprint("notifications", __name__, url_prefix="/outbox")
@@ -19,12 +19,9 @@ def _act(action, done: str):
     try:
         action()
     except NotFound:
-        db.session.rollback()
         abort(404)
     except DomainError as error:  # e.g. the second of a double click: the first already did it
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.notifications.outbox"), code=303)
+        return refused(error.message, url_for("admin.notifications.outbox"))
     flash(done, "success")
     return redirect(url_for("admin.notifications.outbox"), code=303)
 

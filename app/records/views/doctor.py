@@ -1,27 +1,23 @@
 """The doctor's window on charts: find a patient, read the chart, add to it.
 
-A chart opens to a doctor with a care relationship with the patient, or with an emergency grant
-for it (see app/records/access.py); any other doctor sees who the patient is and the emergency
-access form, and cannot write to the chart.
+Whether a chart opens is the records service's gate to decide (app/records/access.py): a chart
+read or write refused there is audited as denied and answered 403 (app/core/error_pages.py). The
+chart page only asks first which page to show: the chart, or who the patient is and the emergency
+access form (no clinical content, nothing audited).
 """
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_login import current_user
 
-from app.audit.services import audit_denied
-from app.core.error_pages import render_error
-from app.core.errors import DomainError, NotFound
+from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
-from app.extensions import db
+from app.core.request_actor import current_actor, session_grant_keep
 from app.records import access, queries, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
 from app.records.models import EntryKind, EntryStatus
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
-
-NO_CARE = "no care relationship"
 
 
 def _kind(value: str) -> EntryKind:
@@ -38,18 +34,6 @@ def _patient(patient_id: int):
         abort(404)
 
 
-def _access(patient_id: int) -> str | None:
-    """The audit reason this doctor opens the chart with ("care" or "emergency: ..."), or None."""
-    return access.chart_access(doctor_id=current_user.id, patient_id=patient_id)
-
-
-def _refused(patient_id: int):
-    """A write to a chart closed to this doctor: recorded as denied, nothing written."""
-    audit_denied(reason=NO_CARE, patient_id=patient_id)
-    return render_error(403, "You have no care relationship with this patient. Open the chart to ask for "
-                             "emergency access.")
-
-
 @bp.route("/")
 def patients():
     term = request.args.get("q", "")[:80]
@@ -58,12 +42,12 @@ def patients():
                                    chart_endpoint="doctor.records.chart")
 
 
-def _chart_page(patient, *, reason: str, forms=None, status: int = 200, open_kind: str | None = None):
-    chart = services.chart_read(patient_id=patient.id, reason=reason)
+def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None = None):
+    chart = services.chart_read(actor=current_actor(), patient_id=patient.id)
     forms = forms or {}
     all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in EntryKind}
     return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
-                       open_kind=open_kind, status=status, grant=access.emergency_grant_active(patient.id))
+                       open_kind=open_kind, status=status, grant=chart.access.grant)
 
 
 def _emergency_page(patient, form, *, status: int = 200):
@@ -75,21 +59,19 @@ def _emergency_page(patient, form, *, status: int = 200):
 @bp.route("/<int:patient_id>")
 def chart(patient_id: int):
     patient = _patient(patient_id)
-    reason = _access(patient_id)
-    if reason is None:
+    if not access.decide(actor=current_actor(), patient_id=patient_id).allowed:
         return _emergency_page(patient, EmergencyAccessForm(formdata=None))
-    return _chart_page(patient, reason=reason)
+    return _chart_page(patient)
 
 
 @bp.route("/<int:patient_id>/emergency-access", methods=["POST"])
 def emergency_access(patient_id: int):
     patient = _patient(patient_id)
-    if access.care_relationship(doctor_id=current_user.id, patient_id=patient_id):
-        # Nothing to break: the chart is open to this doctor already.
-        return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
     form = EmergencyAccessForm()
     if form.validate_on_submit():
-        access.emergency_grant(patient_id=patient_id, why=form.reason.data)
+        grant = access.emergency_grant(actor=current_actor(), patient_id=patient_id, why=form.reason.data)
+        if grant is not None:  # None: nothing to break, the chart is open to this doctor already
+            session_grant_keep(grant)
         return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
     return _emergency_page(patient, form, status=422)
 
@@ -98,35 +80,30 @@ def emergency_access(patient_id: int):
 def entry_add(patient_id: int, kind: str):
     entry_kind = _kind(kind)
     patient = _patient(patient_id)
-    reason = _access(patient_id)
-    if reason is None:
-        return _refused(patient_id)
     form = ENTRY_FORMS[entry_kind]()
     if form.validate_on_submit():
         try:
-            services.entry_add(patient_id=patient_id, kind=entry_kind, content=form_content(form),
-                               recorded_by_id=current_user.id, reason=reason)
+            services.entry_add(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
+                               content=form_content(form))
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
         except NotFound:
             abort(404)
+        except AccessDenied:
+            raise  # not the form's to show: answered 403
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
-    return _chart_page(patient, reason=reason, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
+    return _chart_page(patient, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
 
 
 @bp.route("/<int:patient_id>/entries/<int:entry_id>/status", methods=["POST"])
 def entry_status(patient_id: int, entry_id: int):
     _patient(patient_id)
-    reason = _access(patient_id)
-    if reason is None:
-        return _refused(patient_id)
     try:
         status = EntryStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
     try:
-        services.entry_set_status(patient_id=patient_id, entry_id=entry_id, status=status, reason=reason)
+        services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id, status=status)
     except NotFound:
         abort(404)
     return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from app.core.request_actor import current_actor
 from app.records import services
 
 bp = Blueprint("records", __name__, url_prefix="/record")
@@ -12,5 +13,5 @@ bp = Blueprint("records", __name__, url_prefix="/record")
 @bp.route("/")
 def my_record():
     patient = services.patient_for_user(current_user.id)
-    chart = services.chart_read(patient_id=patient.id) if patient else None
+    chart = services.chart_read(actor=current_actor(), patient_id=patient.id) if patient else None
     return render_template("records/patient/record.html", patient=patient, chart=chart)

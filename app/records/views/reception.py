@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
-from app.extensions import db
 from app.records import queries, services, visits
 from app.records.forms import WalkInForm
 
@@ -30,7 +29,6 @@ def new_patient():
                                               phone=form.phone.data or None, date_of_birth=form.date_of_birth.data,
                                               sex=form.sex.data or None, national_id=form.national_id.data or None)
         except DomainError as error:
-            db.session.rollback()
             show_error(form, error)
             return render_form("records/reception/new_patient.html", form=form, status=422)
         flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")

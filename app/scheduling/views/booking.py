@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import abort, flash, redirect, request, url_for
-from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
 from app.core.request_args import instant_value
-from app.extensions import db
+from app.core.transactions import refused
 from app.scheduling import queries, services
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
@@ -33,17 +33,15 @@ def confirm_page(*, patient_id: int, patient, confirm_endpoint: str, back_endpoi
     alternatives = []
     if form.validate_on_submit():
         try:
-            services.appointment_book(actor=current_user, patient_id=patient_id, doctor_id=doctor.id,
+            services.appointment_book(actor=current_actor(), patient_id=patient_id, doctor_id=doctor.id,
                                       starts_at=starts_at, mode=VisitMode(form.mode.data), reason=form.reason.data,
                                       idempotency_key=form.idempotency_key.data)
         except services.SlotTaken as taken:
-            db.session.rollback()
             form.form_errors.append(taken.message)
             alternatives = taken.alternatives
         except NotFound:
             abort(404)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
             message, url = done(doctor)
@@ -58,23 +56,22 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
               default_reason: str | None = None):
     """GET: the picker to choose the new time; POST: move the appointment there."""
     try:
-        appointment = services.appointment_for(current_user, appointment_id)
+        appointment = services.appointment_for(current_actor(), appointment_id)
     except NotFound:
         abort(404)
     form = MoveForm()
     if form.validate_on_submit():
         try:
-            services.appointment_reschedule(actor=current_user, appointment_id=appointment_id,
+            services.appointment_reschedule(actor=current_actor(), appointment_id=appointment_id,
                                             starts_at=instant_value(form.starts_at.data),
                                             doctor_id=int(form.doctor_id.data) if form.doctor_id.data.isdigit() else None,
                                             reason=form.reason.data or default_reason,
                                             idempotency_key=form.idempotency_key.data)
         except NotFound:
             abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id), code=303)
+        except DomainError as error:  # the move may have cancelled the old time before the new one failed
+            return refused(error.message,
+                           url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id))
         flash(done_message, "success")
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":

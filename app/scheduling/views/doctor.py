@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.core.errors import NotFound
 from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
 from app.core.request_args import date_arg
 from app.scheduling import queries, services
 from app.scheduling.clinic_time import local_today, week_start
@@ -39,8 +40,9 @@ def week():
 @bp.route("/<int:appointment_id>")
 def detail(appointment_id: int):
     try:
-        appointment = services.appointment_for(current_user, appointment_id)
-        reason = services.appointment_reason_read(actor=current_user, appointment_id=appointment_id)
+        actor = current_actor()
+        appointment = services.appointment_for(actor, appointment_id)
+        reason = services.appointment_reason_read(actor=actor, appointment_id=appointment_id)
     except NotFound:
         abort(404)
     return render_form("scheduling/doctor/detail.html", appointment=appointment, reason=reason)

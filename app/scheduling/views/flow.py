@@ -7,7 +7,8 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import is_htmx_fragment_request
-from app.extensions import db
+from app.core.request_actor import current_actor
+from app.core.transactions import refused
 from app.scheduling import services
 
 ACTIONS = {"check-in": "check_in", "start": "start", "complete": "complete", "no-show": "no_show"}
@@ -32,15 +33,16 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
         abort(404)
     message, category = DONE[action], "success"
     try:
-        services.appointment_advance(actor=current_user, appointment_id=appointment_id, action=action)
+        services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action)
     except NotFound:
         abort(404)
     except DomainError as error:
-        db.session.rollback()
         message, category = error.message, "error"
     if is_htmx_fragment_request():
         response = render_template(fragment, notice=(message, category), **fragment_context())
         return response, 200 if category == "success" else 422
+    if category == "error":
+        return refused(message, redirect_to)
     flash(message, category)
     return redirect(redirect_to, code=303)
 
@@ -53,15 +55,14 @@ def cancel_page(appointment_id: int, *, done_url):
     from app.scheduling.forms import CancelForm
 
     try:
-        appointment = services.appointment_for(current_user, appointment_id)
+        appointment = services.appointment_for(current_actor(), appointment_id)
     except NotFound:
         abort(404)
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            services.appointment_cancel(actor=current_user, appointment_id=appointment_id, reason=form.reason.data)
+            services.appointment_cancel(actor=current_actor(), appointment_id=appointment_id, reason=form.reason.data)
         except DomainError as error:
-            db.session.rollback()
             form.reason.errors = list(form.reason.errors) + [error.message]
             return render_form("scheduling/cancel.html", form=form, appointment=appointment, status=422)
         flash("Appointment cancelled; the patient has been told.", "success")

@@ -6,7 +6,6 @@ from flask import abort, flash, redirect
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form
-from app.extensions import db
 from app.scheduling import availability, queries
 from app.scheduling.forms import WEEKDAYS, ExceptionForm, WeeklyHoursForm
 from app.scheduling.models import ExceptionKind
@@ -45,7 +44,6 @@ def save_hours(doctor, urls):
                                            break_end=form.break_end.data)
         conflicts = availability.weekly_hours_set(doctor_id=doctor.id, weekday=int(form.weekday.data), intervals=intervals)
     except DomainError as error:
-        db.session.rollback()
         show_error(form, error)
         return _page(doctor, urls, hours_form=form, status=422)
     return _after_change(conflicts, urls)
@@ -61,7 +59,6 @@ def add_exception(doctor, urls):
             last_day=form.last_day.data, start=form.start.data, end=form.end.data,
             slot_minutes=form.slot_minutes.data, note=form.note.data or None)
     except DomainError as error:
-        db.session.rollback()
         show_error(form, error)
         return _page(doctor, urls, exception_form=form, status=422)
     return _after_change(conflicts, urls)

@@ -6,7 +6,8 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_page_or_fragment
-from app.extensions import db
+from app.core.request_actor import current_actor
+from app.core.transactions import refused
 from app.scheduling import queries, services
 from app.scheduling.forms import CancelForm
 from app.scheduling.views import booking
@@ -16,7 +17,7 @@ bp = Blueprint("scheduling", __name__, url_prefix="/appointments")
 
 
 def _my_patient_id() -> int:
-    patient_id = services.patient_id_for_user(current_user)
+    patient_id = services.patient_id_for_user(current_user.id)
     if patient_id is None:
         abort(404)
     return patient_id
@@ -52,13 +53,11 @@ def cancel(appointment_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.appointment_cancel(actor=current_user, appointment_id=appointment_id, reason=form.reason.data)
+        services.appointment_cancel(actor=current_actor(), appointment_id=appointment_id, reason=form.reason.data)
     except NotFound:
         abort(404)
     except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("patient.scheduling.appointments"), code=303)
+        return refused(error.message, url_for("patient.scheduling.appointments"))
     flash("Your appointment is cancelled.", "success")
     return redirect(url_for("patient.scheduling.appointments"), code=303)
 

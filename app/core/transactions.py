@@ -7,6 +7,7 @@ whose audit row could not be written) is replaced by an error page.
 from __future__ import annotations
 
 from flask import current_app, g, render_template, session
+from flask_babel import gettext as _
 
 from app.core.outage import database_down_response, discard_session, is_database_down
 from app.extensions import db
@@ -20,8 +21,8 @@ def _withheld(error: Exception):
     discard_session()
     current_app.logger.exception("commit failed; the response was withheld")
     return current_app.make_response((render_template(
-        "errors/error.html", code=503, title="Not saved",
-        message="We could not save this just now. Nothing was changed. Please try again."), 503))
+        "errors/error.html", code=503, title=_("Not saved"),
+        message=_("We could not save this just now. Nothing was changed. Please try again.")), 503))
 
 
 def commit_or_fail(response):

@@ -7,6 +7,7 @@ access form, and cannot write to the chart.
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.audit.services import audit_denied
@@ -46,8 +47,8 @@ def _access(patient_id: int) -> str | None:
 def _refused(patient_id: int):
     """A write to a chart closed to this doctor: recorded as denied, nothing written."""
     audit_denied(reason=NO_CARE, patient_id=patient_id)
-    return render_error(403, "You have no care relationship with this patient. Open the chart to ask for "
-                             "emergency access.")
+    return render_error(403, _("You have no care relationship with this patient. Open the chart to ask for "
+                               "emergency access."))
 
 
 @bp.route("/")

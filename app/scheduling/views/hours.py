@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from app.core.errors import DomainError, NotFound
@@ -33,10 +35,11 @@ def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts
 
 def _after_change(conflicts, urls):
     if conflicts:
-        flash(f"Saved. {len(conflicts)} booking{'s are' if len(conflicts) > 1 else ' is'} now outside your hours: "
-              f"move or cancel {'them' if len(conflicts) > 1 else 'it'} below.", "warning")
+        flash(ngettext("Saved. %(num)d booking is now outside your hours: move or cancel it below.",
+                       "Saved. %(num)d bookings are now outside your hours: move or cancel them below.",
+                       len(conflicts)), "warning")
     else:
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
     return redirect(urls["page"], code=303)
 
 
@@ -51,7 +54,7 @@ def save_hours(doctor, urls):
     intervals = []
     if form.start.data or form.end.data:
         if not (form.start.data and form.end.data):
-            form.end.errors = list(form.end.errors) + ["Give both times, or neither to take the day off."]
+            form.end.errors = list(form.end.errors) + [_("Give both times, or neither to take the day off.")]
             return _page(doctor, urls, hours_form=form, status=422)
         intervals.append(availability.HoursInput(form.start.data, form.end.data, form.slot_minutes.data or 15,
                                                  form.break_start.data, form.break_end.data))

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight bench-cold bench
+.PHONY: run test services chromium install clean bench-weight bench-cold bench translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,14 @@ bench-cold: install chromium
 
 bench: install services
 	$(BIN)/python tests/perf/load.py
+
+# After adding or changing strings: refresh the catalogues, then translate what is new (empty or
+# "fuzzy") in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
+	  --project MyAfya --copyright-holder MyAfya --msgid-bugs-address "" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l sw
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l en
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -71,13 +71,14 @@ def bind_services(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.core import compression
+    from app.core import compression, i18n
     from app.extensions import csrf, db, login_manager
 
     bind_services(app)
     compression.register(app)  # its after_request registered first: it runs last, on the final response
     app.teardown_appcontext(db._remove)
     csrf.init_app(app)
+    i18n.register(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None

@@ -1,6 +1,7 @@
 """Unbound extension objects: any module may import them without importing the app."""
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_compress import Compress
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
@@ -12,6 +13,7 @@ from app.realtime.hub import Hub
 from app.realtime.slots import SocketSlots
 
 login_manager = LoginManager()
+babel = Babel()
 csrf = CSRFProtect()
 compress = Compress()
 db = Database()

@@ -5,6 +5,7 @@ import datetime as dt
 import enum
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,12 +31,12 @@ class Role(str, enum.Enum):
 
 
 ROLE_LABELS = {
-    Role.PATIENT: "Patient",
-    Role.DOCTOR: "Doctor",
-    Role.LAB: "Lab technician",
-    Role.PHARMACIST: "Pharmacist",
-    Role.RECEPTION: "Reception",
-    Role.ADMIN: "Administrator",
+    Role.PATIENT: _l("Patient"),
+    Role.DOCTOR: _l("Doctor"),
+    Role.LAB: _l("Lab technician"),
+    Role.PHARMACIST: _l("Pharmacist"),
+    Role.RECEPTION: _l("Reception"),
+    Role.ADMIN: _l("Administrator"),
 }
 PORTAL_OF_ROLE = {
     Role.PATIENT: "patient",
@@ -62,6 +63,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language of their pages, emails and SMS (app.core.i18n.LANGUAGES).
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
     # Part of the login cookie: replacing it ends every session of this account at once.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import gettext as _
 
 # RFC 9106's second recommended option (64 MiB, 3 passes): strong, and ~50 ms here.
 _hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
@@ -35,11 +36,11 @@ def password_needs_rehash(stored_hash: str) -> bool:
 def password_problem(password: str, *, email: str = "") -> str | None:
     """Why a new password is not acceptable, or None."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _("Use at least %(count)s characters.", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _("Use at most %(count)s characters.", count=MAX_LENGTH)
     if email and email.split("@")[0].lower() in password.lower() and len(email.split("@")[0]) >= 3:
-        return "Don't use your email address in your password."
+        return _("Don't use your email address in your password.")
     if len(set(password)) < 4:
-        return "That password is too easy to guess."
+        return _("That password is too easy to guess.")
     return None

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,6 +31,7 @@ from app.core.actor import Actor
 from app.core.crypto import keyring
 from app.core.db import on_commit, utcnow
 from app.core.errors import DomainError, NotFound
+from app.core.i18n import in_language, supported
 from app.core.links import external_url
 from app.extensions import db
 from app.notifications.models import Channel
@@ -55,15 +57,11 @@ def user_by_email(email: str) -> User | None:
 def user_get(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     return user
 
 
 # -- signing in ------------------------------------------------------------------------------
-
-GENERIC_REFUSAL = "That email and password don't match an active account."
-LOCKED_MESSAGE = "Too many failed attempts. Try again in {minutes} minutes, or reset your password."
-
 
 def _lock_minutes(until: dt.datetime) -> int:
     return max(1, int((until - utcnow()).total_seconds() // 60) + 1)
@@ -113,7 +111,8 @@ def sign_in_check(*, email: str, password: str, ip: str | None) -> User:
     by_email = _throttle(email_throttle_key(email))
     locked = [t.locked_until for t in (by_ip, by_email) if t.locked_until and t.locked_until > now]
     if locked:
-        raise AccountLocked(LOCKED_MESSAGE.format(minutes=_lock_minutes(max(locked))))
+        raise AccountLocked(_("Too many failed attempts. Try again in %(minutes)s minutes, or reset your password.",
+                              minutes=_lock_minutes(max(locked))))
     user = db.session.execute(
         select(User).where(func.lower(User.email) == normalise_email(email))
     ).scalar_one_or_none()
@@ -122,7 +121,7 @@ def sign_in_check(*, email: str, password: str, ip: str | None) -> User:
         lockout = dt.timedelta(seconds=cfg["LOGIN_LOCKOUT_SECONDS"])
         _count_failure(by_ip, limit=cfg["LOGIN_MAX_FAILURES_PER_IP"], lockout=lockout, now=now)
         _count_failure(by_email, limit=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"], lockout=lockout, now=now)
-        raise SignInRefused(GENERIC_REFUSAL)
+        raise SignInRefused(_("That email and password don't match an active account."))
     by_email.failures, by_email.locked_until = 0, None
     user.last_login_at = now
     if password_needs_rehash(user.password_hash):
@@ -155,13 +154,18 @@ def password_set(*, user: User, new_password: str) -> None:
 
 def password_change(*, user: User, current_password: str, new_password: str) -> None:
     if not password_verify(user.password_hash, current_password):
-        raise DomainError("That is not your current password.", field="current_password")
+        raise DomainError(_("That is not your current password."), field="current_password")
     password_set(user=user, new_password=new_password)
 
 
 def sessions_end(*, user: User) -> None:
     """Invalidate every login cookie of this account (the token is part of each cookie)."""
     user.session_token = new_session_token()
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """The language of this person's pages, emails and SMS from now on."""
+    user.language = supported(language)
 
 
 # -- one-time tokens -----------------------------------------------------------------------------
@@ -185,10 +189,10 @@ def token_user(*, raw_token: str, purpose: TokenPurpose) -> User:
                                    AccountToken.purpose == purpose.value).with_for_update()
     ).scalar_one_or_none()
     if token is None or token.used_at is not None or token.expires_at < utcnow():
-        raise DomainError("This link has expired or was already used. Ask for a new one.")
+        raise DomainError(_("This link has expired or was already used. Ask for a new one."))
     user = db.session.get(User, token.user_id)
     if user is None or not user.is_active_account:
-        raise DomainError("This account is not active.")
+        raise DomainError(_("This account is not active."))
     return user
 
 
@@ -255,12 +259,14 @@ def password_reset_request_handle(*, request_id: int) -> bool:
                        ttl_seconds=current_app.config["PASSWORD_RESET_TTL_SECONDS"])
     minutes = current_app.config["PASSWORD_RESET_TTL_SECONDS"] // 60
     link = external_url("accounts.reset_password", token=raw)
-    notification_queue(
-        dedupe_key=f"password-reset:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id,
-        to_address=user.email, subject="Reset your MyAfya password",
-        body=(f"Hello {user.full_name},\n\nTo choose a new password, open this link within {minutes} minutes:\n"
-              f"{link}\n\nIf you did not ask for this, ignore this email: your password is unchanged."),
-    )
+    with in_language(user.language):
+        notification_queue(
+            dedupe_key=f"password-reset:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id,
+            to_address=user.email, subject=_("Reset your MyAfya password"),
+            body=_("Hello %(name)s,\n\nTo choose a new password, open this link within %(minutes)s minutes:\n"
+                   "%(link)s\n\nIf you did not ask for this, ignore this email: your password is unchanged.",
+                   name=user.full_name, minutes=minutes, link=link),
+        )
     return True
 
 
@@ -300,26 +306,31 @@ EXISTING_ACCOUNT_EMAIL_INTERVAL_MINUTES = 10
 def _existing_account_notice(user: User) -> None:
     """Someone registered with an email that has an account: tell its owner, not the person at the form."""
     bucket = int(utcnow().timestamp() // (EXISTING_ACCOUNT_EMAIL_INTERVAL_MINUTES * 60))
-    notification_queue(
-        dedupe_key=f"register-existing:{user.id}:{bucket}", channel=Channel.EMAIL, user_id=user.id,
-        to_address=user.email, subject="You already have a MyAfya account",
-        body=(f"Hello {user.full_name},\n\nSomeone, probably you, tried to create a new account with this email "
-              f"address, but you already have one.\nSign in here: {external_url('accounts.login')}\n"
-              f"Forgot your password? Choose a new one here: {external_url('accounts.forgot_password')}\n\n"
-              "If it was not you, you can ignore this email: nothing was changed."),
-    )
+    with in_language(user.language):
+        notification_queue(
+            dedupe_key=f"register-existing:{user.id}:{bucket}", channel=Channel.EMAIL, user_id=user.id,
+            to_address=user.email, subject=_("You already have a MyAfya account"),
+            body=_("Hello %(name)s,\n\nSomeone, probably you, tried to create a new account with this email "
+                   "address, but you already have one.\nSign in here: %(login)s\n"
+                   "Forgot your password? Choose a new one here: %(forgot)s\n\n"
+                   "If it was not you, you can ignore this email: nothing was changed.",
+                   name=user.full_name, login=external_url("accounts.login"),
+                   forgot=external_url("accounts.forgot_password")),
+        )
 
 
 def _welcome_notice(user: User) -> None:
-    notification_queue(
-        dedupe_key=f"welcome:{user.id}", channel=Channel.EMAIL, user_id=user.id, to_address=user.email,
-        subject=f"Welcome to {current_app.config['CLINIC_NAME']}",
-        body=(f"Hello {user.full_name},\n\nYour MyAfya account is ready. Sign in to book a visit:\n"
-              f"{external_url('accounts.login')}\n"),
-    )
+    with in_language(user.language):
+        notification_queue(
+            dedupe_key=f"welcome:{user.id}", channel=Channel.EMAIL, user_id=user.id, to_address=user.email,
+            subject=_("Welcome to %(clinic)s", clinic=current_app.config["CLINIC_NAME"]),
+            body=_("Hello %(name)s,\n\nYour MyAfya account is ready. Sign in to book a visit:\n%(link)s\n",
+                   name=user.full_name, link=external_url("accounts.login")),
+        )
 
 
-def patient_account_register(*, email: str, password: str, full_name: str, phone: str | None) -> User | None:
+def patient_account_register(*, email: str, password: str, full_name: str, phone: str | None,
+                             language: str = "en") -> User | None:
     """A new patient account, or None when the email already has one. Either way an email goes to the
     address (welcome / "you already have an account") and the same work is done (the password is
     hashed in both cases), so the page and its timing tell nobody which emails have accounts."""
@@ -330,7 +341,7 @@ def patient_account_register(*, email: str, password: str, full_name: str, phone
     existing = user_by_email(email)
     if existing is None:
         user = User(email=normalise_email(email), full_name=full_name.strip(), phone=phone, role=Role.PATIENT.value,
-                    password_hash=hashed)
+                    password_hash=hashed, language=supported(language))
         try:
             with db.session.begin_nested():
                 db.session.add(user)
@@ -348,22 +359,24 @@ def staff_invite(*, actor: Actor, email: str, full_name: str, role: Role, specia
     """Create a staff account without a password and email its owner a link to choose one."""
     invited_by = user_get(actor.user_id)
     if role not in STAFF_ROLES:
-        raise DomainError("Staff can only be invited to a staff role.", field="role")
+        raise DomainError(_("Staff can only be invited to a staff role."), field="role")
     if _email_taken(email):
-        raise DomainError("An account with this email already exists.", field="email")
+        raise DomainError(_("An account with this email already exists."), field="email")
     user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, password_hash=None)
-    _account_add(user, "An account with this email already exists.")
+    _account_add(user, _("An account with this email already exists."))
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents,
                                 site_id=site_id))
     raw = _token_issue(user=user, purpose=TokenPurpose.INVITE, ttl_seconds=current_app.config["INVITE_TTL_SECONDS"])
     link = external_url("accounts.accept_invite", token=raw)
-    notification_queue(
-        dedupe_key=f"invite:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id, to_address=user.email,
-        subject=f"You're invited to {current_app.config['CLINIC_NAME']} on MyAfya",
-        body=(f"Hello {user.full_name},\n\n{invited_by.full_name} has invited you to join "
-              f"{current_app.config['CLINIC_NAME']} on MyAfya as {role.label}.\n"
-              f"Choose your password here (the link works for 7 days, once):\n{link}\n"),
-    )
+    clinic = current_app.config["CLINIC_NAME"]
+    with in_language(user.language):
+        notification_queue(
+            dedupe_key=f"invite:{_token_digest(raw)[:40]}", channel=Channel.EMAIL, user_id=user.id,
+            to_address=user.email, subject=_("You're invited to %(clinic)s on MyAfya", clinic=clinic),
+            body=_("Hello %(name)s,\n\n%(inviter)s has invited you to join %(clinic)s on MyAfya as %(role)s.\n"
+                   "Choose your password here (the link works for 7 days, once):\n%(link)s\n",
+                   name=user.full_name, inviter=invited_by.full_name, clinic=clinic, role=role.label, link=link),
+        )
     return user
 
 
@@ -378,16 +391,16 @@ def _lock_admins() -> list[int]:
 
 def _guard_last_admin(user: User, admins: list[int]) -> None:
     if user.role == Role.ADMIN.value and user.is_active_account and len(admins) <= 1:
-        raise DomainError("This is the last active administrator: the clinic would be locked out.")
+        raise DomainError(_("This is the last active administrator: the clinic would be locked out."))
 
 
 def account_deactivate(*, actor: Actor, user_id: int) -> User:
     admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     if user.id == actor.user_id:
-        raise DomainError("You cannot deactivate your own account.")
+        raise DomainError(_("You cannot deactivate your own account."))
     _guard_last_admin(user, admins)
     user.is_active_account = False
     sessions_end(user=user)
@@ -404,11 +417,11 @@ def account_role_change(*, actor: Actor, user_id: int, role: Role) -> User:
     admins = _lock_admins()
     user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
     if user is None:
-        raise NotFound("No such account.")
+        raise NotFound(_("No such account."))
     if user.id == actor.user_id:
-        raise DomainError("Ask another administrator to change your own role.", field="role")
+        raise DomainError(_("Ask another administrator to change your own role."), field="role")
     if (user.role == Role.PATIENT.value) != (role == Role.PATIENT):
-        raise DomainError("Patient and staff accounts cannot be converted into each other.", field="role")
+        raise DomainError(_("Patient and staff accounts cannot be converted into each other."), field="role")
     if role != Role.ADMIN:
         _guard_last_admin(user, admins)
     user.role = role.value
@@ -427,15 +440,15 @@ def staff_account_create(*, email: str, full_name: str, role: Role, password: st
                          site_id: int | None = None) -> User:
     """A staff account with a password set directly: for `create-admin` and the demo data."""
     if role not in STAFF_ROLES:
-        raise DomainError("Not a staff role.", field="role")
+        raise DomainError(_("Not a staff role."), field="role")
     if _email_taken(email):
-        raise DomainError("An account with this email already exists.", field="email")
+        raise DomainError(_("An account with this email already exists."), field="email")
     problem = password_problem(password, email=email)
     if problem:
         raise DomainError(problem, field="password")
     user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, phone=phone,
                 password_hash=password_hash(password))
-    _account_add(user, "An account with this email already exists.")
+    _account_add(user, _("An account with this email already exists."))
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents, site_id=site_id))
     db.session.flush()
     return user

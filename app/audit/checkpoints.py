@@ -192,18 +192,23 @@ def checkpoint_record(report: ChainReport, path: Path) -> Checkpoint:
 
 
 def _email_admins(checkpoint: Checkpoint) -> None:
+    from flask_babel import gettext as _
+
+    from app.core.i18n import in_language
     from app.notifications.models import Channel
     from app.notifications.services import notification_queue
 
     admins = active_admins()
     line = checkpoint_line(checkpoint).decode().strip()
     for admin in admins:
-        notification_queue(
-            dedupe_key=f"audit-checkpoint-{checkpoint.seq}-{checkpoint.mac[:16]}-{admin.id}",
-            channel=Channel.EMAIL, to_address=admin.email, user_id=admin.id,
-            subject=f"Audit checkpoint: row {checkpoint.seq}",
-            body=(f"The audit trail had {checkpoint.seq} rows at {checkpoint.at}. Keep this email: if rows are "
-                  f"ever deleted from the database, this line shows what was there.\n\n{line}\n"))
+        with in_language(admin.language):
+            notification_queue(
+                dedupe_key=f"audit-checkpoint-{checkpoint.seq}-{checkpoint.mac[:16]}-{admin.id}",
+                channel=Channel.EMAIL, to_address=admin.email, user_id=admin.id,
+                subject=_("Audit checkpoint: row %(seq)s", seq=checkpoint.seq),
+                body=_("The audit trail had %(seq)s rows at %(at)s. Keep this email: if rows are ever deleted from "
+                       "the database, this line shows what was there.", seq=checkpoint.seq, at=checkpoint.at)
+                + f"\n\n{line}\n")
 
 
 @dataclasses.dataclass

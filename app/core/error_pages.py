@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -9,16 +11,18 @@ from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.outage import database_down_response, discard_session, is_database_down
 
 MESSAGES = {
-    400: ("Something was wrong with that request", "Please go back, check what you entered and try again."),
-    403: ("Not allowed", "Your account does not have access to this page. If you need it, ask your administrator."),
-    404: ("Page not found", "That page does not exist, or it was moved."),
-    405: ("Not allowed", "That action is not available here."),
-    410: ("Link expired", "This link is no longer valid."),
-    413: ("Too large", "What you sent is too large. Try a smaller file."),
-    422: ("Not done", "That could not be done. Please go back and check what you entered."),
-    429: ("Too many attempts", "Please wait a little and try again."),
-    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again; we have been notified."),
-    503: ("Temporarily unavailable", "Please try again in a moment."),
+    400: (_l("Something was wrong with that request"), _l("Please go back, check what you entered and try again.")),
+    403: (_l("Not allowed"),
+          _l("Your account does not have access to this page. If you need it, ask your administrator.")),
+    404: (_l("Page not found"), _l("That page does not exist, or it was moved.")),
+    405: (_l("Not allowed"), _l("That action is not available here.")),
+    410: (_l("Link expired"), _l("This link is no longer valid.")),
+    413: (_l("Too large"), _l("What you sent is too large. Try a smaller file.")),
+    422: (_l("Not done"), _l("That could not be done. Please go back and check what you entered.")),
+    429: (_l("Too many attempts"), _l("Please wait a little and try again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("Nothing you did caused this. Please try again; we have been notified.")),
+    503: (_l("Temporarily unavailable"), _l("Please try again in a moment.")),
 }
 
 
@@ -26,13 +30,13 @@ def render_error(code: int, message: str | None = None):
     title, default = MESSAGES.get(code, MESSAGES[500])
     wants_fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
     template = "errors/_error.html" if wants_fragment else "errors/error.html"
-    return render_template(template, code=code, title=title, message=message or default), code
+    return render_template(template, code=code, title=str(title), message=str(message or default)), code
 
 
 def register(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_error(400, "This form had expired or was sent from elsewhere. Reload the page and try again.")
+        return render_error(400, _("This form had expired or was sent from elsewhere. Reload the page and try again."))
 
     # A DomainError that no view turned into a message beside a form field. The answer is a 4xx, so
     # the request's work, flushed or not, is rolled back (app/core/transactions.py).

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
@@ -26,8 +27,9 @@ def show_error(form, error) -> None:
 def fits(attribute, *, min: int = -1, message: str | None = None) -> Length:
     """A Length validator whose maximum is the column's: what the form takes, the database holds."""
     maximum = column_length(attribute)
+    # WTForms fills in %(min)d and %(max)d, in the reader's language.
     return Length(min=min, max=maximum, message=message or (
-        f"Use at most {maximum} characters." if min < 1 else f"Use {min} to {maximum} characters."))
+        _l("Use at most %(max)d characters.") if min < 1 else _l("Use %(min)d to %(max)d characters.")))
 
 
 class DateWithin:
@@ -48,4 +50,4 @@ class DateWithin:
 
 
 def date_of_birth_bounds() -> DateWithin:
-    return DateWithin(past_days=130 * 366, future_days=0, message="Enter a date of birth in the last 130 years.")
+    return DateWithin(past_days=130 * 366, future_days=0, message=_l("Enter a date of birth in the last 130 years."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 from flask import current_app, g, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exc
 
 from app.core.htmx import is_htmx_fragment_request
@@ -18,9 +19,9 @@ from app.extensions import db
 DATABASE_DOWN = (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError,
                  psycopg.OperationalError, psycopg.InterfaceError)
 RETRY_AFTER_SECONDS = 5
-TITLE = "Temporarily unavailable"
-MESSAGE = ("We cannot reach the clinic's records just now. Please try again in a moment. "
-           "If you were saving something, check that it was saved once this page loads again.")
+TITLE = _l("Temporarily unavailable")
+MESSAGE = _l("We cannot reach the clinic's records just now. Please try again in a moment. "
+             "If you were saving something, check that it was saved once this page loads again.")
 
 
 def is_database_down(error: BaseException | None) -> bool:
@@ -59,7 +60,7 @@ def database_down_response(error: BaseException):
     g.database_down = True  # commit_or_fail: nothing to commit or audit
     g._login_user = current_app.login_manager.anonymous_user()  # flask-login: do not load the user
     template = "errors/_error.html" if is_htmx_fragment_request() else "errors/error.html"
-    response = make_response(render_template(template, code=503, title=TITLE, message=MESSAGE), 503)
+    response = make_response(render_template(template, code=503, title=str(TITLE), message=str(MESSAGE)), 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     response.vary.add("HX-Request")

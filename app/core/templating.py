@@ -1,26 +1,29 @@
-"""Template globals: asset URLs, the role's navigation, date formats."""
+"""Template globals: asset URLs, the role's navigation, dates in the reader's language."""
 from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.assets import asset_url
+from app.core.i18n import format_day, format_local
 
 # Roles that receive in-app messages (doctors: new bookings, cancellations, arrivals) keep the link in view.
 ROLES_WITH_INBOX = {"doctor"}
 
 NAVIGATION = {
-    "patient": [("patient.home", "Home"), ("patient.scheduling.appointments", "Appointments"),
-                ("patient.records.my_record", "My record")],
+    "patient": [("patient.home", _l("Home")), ("patient.scheduling.appointments", _l("Appointments")),
+                ("patient.records.my_record", _l("My record"))],
     # (The week view is one tap from Today; the bar must fit one line on a phone.)
-    "doctor": [("doctor.home", "Today"), ("doctor.records.patients", "Patients"),
-               ("doctor.scheduling.availability", "My hours")],
-    "lab": [("lab.home", "Lab queue")],
-    "pharmacist": [("pharmacy.home", "Dispensing")],
-    "reception": [("reception.home", "Front desk"), ("reception.records.patients", "Patients")],
-    "admin": [("admin.home", "Clinic"), ("admin.accounts.users", "People"), ("admin.scheduling.doctors", "Doctors"),
-              ("admin.accounts.audit", "Audit"), ("admin.notifications.outbox", "Outbox")],
+    "doctor": [("doctor.home", _l("Today")), ("doctor.records.patients", _l("Patients")),
+               ("doctor.scheduling.availability", _l("My hours"))],
+    "lab": [("lab.home", _l("Lab queue"))],
+    "pharmacist": [("pharmacy.home", _l("Dispensing"))],
+    "reception": [("reception.home", _l("Front desk")), ("reception.records.patients", _l("Patients"))],
+    "admin": [("admin.home", _l("Clinic")), ("admin.accounts.users", _l("People")),
+              ("admin.scheduling.doctors", _l("Doctors")), ("admin.accounts.audit", _l("Audit")),
+              ("admin.notifications.outbox", _l("Outbox"))],
 }
 
 
@@ -45,12 +48,14 @@ def register(app) -> None:
     def local(instant):
         return instant.astimezone(zone) if instant is not None else None
 
-    # Instants are stored in UTC and always shown in the clinic's time zone.
-    app.jinja_env.filters["date"] = lambda d: d.strftime("%d %b %Y") if d else ""
-    app.jinja_env.filters["datetime"] = lambda d: local(d).strftime("%d %b %Y %H:%M") if d else ""
-    app.jinja_env.filters["local_datetime"] = lambda d: local(d).strftime("%a %d %b %Y, %H:%M") if d else ""
-    app.jinja_env.filters["local_time"] = lambda d: local(d).strftime("%H:%M") if d else ""
+    # Instants are stored in UTC and always shown in the clinic's time zone; names of days and months
+    # in the reader's language (CLDR patterns: "Mon 02 Mar 2026, 09:00", "Jumatatu 02 Mac 2026, 09:00").
+    app.jinja_env.filters["date"] = lambda d: format_day(d, "dd MMM y") if d else ""
+    app.jinja_env.filters["datetime"] = lambda d: format_local(local(d), "dd MMM y HH:mm") if d else ""
+    app.jinja_env.filters["local_datetime"] = lambda d: format_local(local(d), "EEE dd MMM y, HH:mm") if d else ""
+    app.jinja_env.filters["local_time"] = lambda d: format_local(local(d), "HH:mm") if d else ""
+    # Machine formats (form values, links), the same in every language.
     app.jinja_env.filters["local_date_iso"] = lambda d: local(d).date().isoformat() if d else ""
     # A compact UTC instant for form values (every slot button carries one: bytes count on 3G).
     app.jinja_env.filters["instant"] = lambda d: d.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ") if d else ""
-    app.jinja_env.filters["weekday_date"] = lambda d: d.strftime("%a %d %b") if d else ""
+    app.jinja_env.filters["weekday_date"] = lambda d: format_day(d, "EEE dd MMM") if d else ""

@@ -15,6 +15,7 @@ redirect, so no page shows what will not be kept. If the commit fails, the respo
 from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, session
+from flask_babel import gettext as _
 
 from app.core import hooks
 from app.core.outage import database_down_response, discard_session, is_database_down
@@ -29,8 +30,8 @@ def _withheld(error: Exception):
     discard_session()
     current_app.logger.exception("commit failed; the response was withheld")
     return current_app.make_response((render_template(
-        "errors/error.html", code=503, title="Not saved",
-        message="We could not save this just now. Nothing was changed. Please try again."), 503))
+        "errors/error.html", code=503, title=_("Not saved"),
+        message=_("We could not save this just now. Nothing was changed. Please try again.")), 503))
 
 
 def refused(message: str, url: str):

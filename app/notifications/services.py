@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -135,9 +136,9 @@ def _review_transition(notification_id: int, **values) -> int:
                                             Notification.channel != Channel.IN_APP.value)
     ).scalar_one_or_none()
     if attempts is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     if changed != 1:
-        raise DomainError("This message no longer needs review.")
+        raise DomainError(_("This message no longer needs review."))
     return attempts
 
 

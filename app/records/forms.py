@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -28,7 +29,7 @@ from app.records.models import EntryKind, Patient
 
 
 def _range(low, high):
-    message = f"Expected between {low} and {high}."
+    message = _l("Expected between %(low)s and %(high)s.", low=low, high=high)
     in_range = NumberRange(min=low, max=high, message=message)
 
     def validate(form, field):
@@ -42,31 +43,33 @@ def _range(low, high):
 
 
 class AllergyForm(FlaskForm):
-    substance = StringField("Substance", validators=[InputRequired("Name the substance."), Length(max=120)])
-    reaction = StringField("Reaction", validators=[Optional(), Length(max=200)])
-    severity = SelectField("Severity", choices=choices([("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")]),
+    substance = StringField(_l("Substance"), validators=[InputRequired(_l("Name the substance.")), Length(max=120)])
+    reaction = StringField(_l("Reaction"), validators=[Optional(), Length(max=200)])
+    severity = SelectField(_l("Severity"),
+                           choices=choices([("mild", _l("Mild")), ("moderate", _l("Moderate")), ("severe", _l("Severe"))]),
                            validators=[InputRequired()])
 
 
 class ProblemForm(FlaskForm):
-    condition = StringField("Condition or diagnosis", validators=[InputRequired("Name the condition."), Length(max=200)])
-    onset = StringField("Since", validators=[Optional(), Length(max=40)])
-    notes = StringField("Notes", validators=[Optional(), Length(max=500)])
+    condition = StringField(_l("Condition or diagnosis"),
+                            validators=[InputRequired(_l("Name the condition.")), Length(max=200)])
+    onset = StringField(_l("Since"), validators=[Optional(), Length(max=40)])
+    notes = StringField(_l("Notes"), validators=[Optional(), Length(max=500)])
 
 
 class MedicationForm(FlaskForm):
-    drug = StringField("Medicine", validators=[InputRequired("Name the medicine."), Length(max=120)])
-    dose = StringField("Dose", validators=[Optional(), Length(max=60)])
-    frequency = StringField("How often", validators=[Optional(), Length(max=60)])
+    drug = StringField(_l("Medicine"), validators=[InputRequired(_l("Name the medicine.")), Length(max=120)])
+    dose = StringField(_l("Dose"), validators=[Optional(), Length(max=60)])
+    frequency = StringField(_l("How often"), validators=[Optional(), Length(max=60)])
 
 
 class VitalsForm(FlaskForm):
-    systolic = IntegerField("Systolic BP (mmHg)", validators=[Optional(), _range(50, 260)])
-    diastolic = IntegerField("Diastolic BP (mmHg)", validators=[Optional(), _range(30, 160)])
-    pulse = IntegerField("Pulse (/min)", validators=[Optional(), _range(20, 250)])
-    temperature_c = DecimalField("Temperature (°C)", places=1, validators=[Optional(), _range(30, 44)])
-    spo2 = IntegerField("SpO₂ (%)", validators=[Optional(), _range(50, 100)])
-    weight_kg = DecimalField("Weight (kg)", places=1, validators=[Optional(), _range(0.3, 400)])
+    systolic = IntegerField(_l("Systolic BP (mmHg)"), validators=[Optional(), _range(50, 260)])
+    diastolic = IntegerField(_l("Diastolic BP (mmHg)"), validators=[Optional(), _range(30, 160)])
+    pulse = IntegerField(_l("Pulse (/min)"), validators=[Optional(), _range(20, 250)])
+    temperature_c = DecimalField(_l("Temperature (°C)"), places=1, validators=[Optional(), _range(30, 44)])
+    spo2 = IntegerField(_l("SpO₂ (%)"), validators=[Optional(), _range(50, 100)])
+    weight_kg = DecimalField(_l("Weight (kg)"), places=1, validators=[Optional(), _range(0.3, 400)])
 
     def content(self) -> dict:
         return {name: (float(f.data) if f.data is not None and name in ("temperature_c", "weight_kg") else f.data)
@@ -74,7 +77,7 @@ class VitalsForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField("Clinical note", validators=[InputRequired("Write the note."), Length(max=5000)])
+    text = TextAreaField(_l("Clinical note"), validators=[InputRequired(_l("Write the note.")), Length(max=5000)])
 
 
 ENTRY_FORMS = {
@@ -100,21 +103,24 @@ class EmergencyAccessForm(FlaskForm):
     """Why a doctor with no care relationship must open this chart now (recorded and reviewed)."""
 
     reason = TextAreaField(
-        "Why do you need this chart now?", filters=[_strip],
-        validators=[DataRequired("Say why you need this chart."),
+        _l("Why do you need this chart now?"), filters=[_strip],
+        validators=[DataRequired(_l("Say why you need this chart.")),
                     Length(min=EMERGENCY_REASON_MIN, max=EMERGENCY_REASON_MAX,
-                           message=f"Write between {EMERGENCY_REASON_MIN} and {EMERGENCY_REASON_MAX} characters.")])
+                           message=_l("Write between %(min)d and %(max)d characters."))])
 
 
 class WalkInForm(FlaskForm):
     """Everything the desk needs to register a patient who walks in, in under a minute."""
 
-    given_name = StringField("Given name(s)", validators=[InputRequired("Enter the given name."), fits(Patient.given_name)])
-    family_name = StringField("Family name", validators=[InputRequired("Enter the family name."),
-                                                         fits(Patient.family_name)])
-    phone = StringField("Mobile phone", validators=[Optional(), fits(Patient.phone),
-                                                    Regexp(r"^\+?[0-9 ()-]{7,20}$", message="Enter a phone number, like +254 712 345 678.")])
-    date_of_birth = DateField("Date of birth", validators=[Optional(), date_of_birth_bounds()])
-    sex = SelectField("Sex", choices=choices([("", "—"), ("female", "Female"), ("male", "Male"), ("other", "Other")]),
+    given_name = StringField(_l("Given name(s)"),
+                             validators=[InputRequired(_l("Enter the given name.")), fits(Patient.given_name)])
+    family_name = StringField(_l("Family name"),
+                              validators=[InputRequired(_l("Enter the family name.")), fits(Patient.family_name)])
+    phone = StringField(_l("Mobile phone"), validators=[
+        Optional(), fits(Patient.phone),
+        Regexp(r"^\+?[0-9 ()-]{7,20}$", message=_l("Enter a phone number, like +254 712 345 678."))])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), date_of_birth_bounds()])
+    sex = SelectField(_l("Sex"),
+                      choices=choices([("", "—"), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]),
                       validators=[Optional()])
-    national_id = StringField("National ID (optional)", validators=[Optional(), Length(max=20)])
+    national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,8 +55,8 @@ class EntryKind(str, enum.Enum):
 
     @property
     def label(self) -> str:
-        return {"allergy": "Allergies", "problem": "Problems", "medication": "Medications",
-                "vitals": "Vitals", "note": "Notes"}[self.value]
+        return {"allergy": _l("Allergies"), "problem": _l("Problems"), "medication": _l("Medications"),
+                "vitals": _l("Vitals"), "note": _l("Notes")}[self.value]
 
 
 class EntryStatus(str, enum.Enum):

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import uuid
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -46,7 +47,7 @@ def normalise_phone(phone: str | None) -> str | None:
 def _check_phone(normalised: str | None) -> None:
     """International numbers (E.164) have at most 15 digits, which the phone column holds."""
     if normalised and (normalised.count("+") > 1 or len(normalised.lstrip("+")) > 15):
-        raise DomainError("Enter a phone number of at most 15 digits, like +254 712 345 678.", field="phone")
+        raise DomainError(_("Enter a phone number of at most 15 digits, like +254 712 345 678."), field="phone")
 
 
 def split_name(full_name: str) -> tuple[str, str]:
@@ -61,16 +62,16 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
                    user_id: int | None = None) -> Patient:
     given_name, family_name = given_name.strip(), family_name.strip()
     if not given_name:
-        raise DomainError("Enter the patient's given name.", field="given_name")
+        raise DomainError(_("Enter the patient's given name."), field="given_name")
     phone = normalise_phone(phone)
     _check_phone(phone)
     if date_of_birth and date_of_birth > dt.date.today():
-        raise DomainError("The date of birth is in the future.", field="date_of_birth")
+        raise DomainError(_("The date of birth is in the future."), field="date_of_birth")
     if national_id:
         existing = db.session.execute(
             select(Patient.id).where(Patient.national_id_index == national_id)).scalar_one_or_none()
         if existing is not None:
-            raise DomainError("A patient with this national ID is already registered.", field="national_id")
+            raise DomainError(_("A patient with this national ID is already registered."), field="national_id")
     patient = Patient(
         mrn=f"tmp-{uuid.uuid4().hex[:14]}", given_name=given_name, family_name=family_name,
         name_search=f"{given_name} {family_name}".casefold(), phone=phone,
@@ -84,16 +85,18 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     return patient
 
 
-def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None) -> Patient | None:
+def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None,
+                          language: str = "en") -> Patient | None:
     """The new patient, or None when the email already had an account (its owner is emailed instead:
     the person at the form learns nothing about which emails have accounts)."""
     given, family = split_name(full_name)
     if len(given) > column_length(Patient.given_name) or len(family) > column_length(Patient.family_name):
-        raise DomainError(f"Our records hold up to {column_length(Patient.given_name)} characters for the first "
-                          f"names and {column_length(Patient.family_name)} for the family name: shorten it.",
-                          field="full_name")
+        raise DomainError(_("Our records hold up to %(given)s characters for the first names and %(family)s for "
+                            "the family name: shorten it.", given=column_length(Patient.given_name),
+                            family=column_length(Patient.family_name)), field="full_name")
     _check_phone(normalise_phone(phone))
-    user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone)
+    user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone,
+                                    language=language)
     if user is None:
         return None
     return patient_create(given_name=given, family_name=family, phone=phone, user_id=user.id)
@@ -102,7 +105,7 @@ def patient_self_register(*, email: str, password: str, full_name: str, phone: s
 def patient_get(patient_id: int) -> Patient:
     patient = db.session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound("No such patient.")
+        raise NotFound(_("No such patient."))
     return patient
 
 
@@ -166,21 +169,21 @@ def _validate(kind: EntryKind, content: dict) -> dict:
             if value in (None, ""):
                 continue
             if name not in VITAL_RANGES:
-                raise DomainError(f"Unknown measurement: {name}.")
+                raise DomainError(_("Unknown measurement: %(name)s.", name=name))
             low, high = VITAL_RANGES[name]
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise DomainError("Enter a number.", field=name) from None
+                raise DomainError(_("Enter a number."), field=name) from None
             if not low <= number <= high:
-                raise DomainError(f"Expected between {low} and {high}.", field=name)
+                raise DomainError(_("Expected between %(low)s and %(high)s.", low=low, high=high), field=name)
             clean[name] = value
         if not clean:
-            raise DomainError("Record at least one measurement.")
+            raise DomainError(_("Record at least one measurement."))
         return clean
     text_field = {"allergy": "substance", "problem": "condition", "medication": "drug", "note": "text"}[kind.value]
     if not str(content.get(text_field) or "").strip():
-        raise DomainError("This cannot be empty.", field=text_field)
+        raise DomainError(_("This cannot be empty."), field=text_field)
     return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
 
 
@@ -215,7 +218,7 @@ def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: En
     action = f"{entry.kind if entry is not None else 'entry'}.{status.value}"
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=True, purpose=purpose)
     if entry is None:
-        raise NotFound("No such entry in this chart.")
+        raise NotFound(_("No such entry in this chart."))
     entry.status = status.value
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
                  reason=decision.reason)

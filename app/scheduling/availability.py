@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -43,36 +44,37 @@ def day_hours(*, start: dt.time | None, end: dt.time | None, slot_minutes: int |
     if start is None and end is None:
         return []
     if start is None or end is None:
-        raise DomainError("Give both times, or neither to take the day off.", field="end")
+        raise DomainError(_("Give both times, or neither to take the day off."), field="end")
     return [HoursInput(start, end, slot_minutes or 15, break_start, break_end)]
 
 
 def _check_interval(hours: HoursInput) -> None:
     if not MIN_SLOT <= hours.slot_minutes <= MAX_SLOT:
-        raise DomainError(f"A slot lasts from {MIN_SLOT} to {MAX_SLOT} minutes.", field="slot_minutes")
+        raise DomainError(_("A slot lasts from %(min)s to %(max)s minutes.", min=MIN_SLOT, max=MAX_SLOT),
+                          field="slot_minutes")
     if hours.start >= hours.end:
-        raise DomainError("The day must end after it starts.", field="end")
+        raise DomainError(_("The day must end after it starts."), field="end")
     span = (dt.datetime.combine(dt.date.min, hours.end) - dt.datetime.combine(dt.date.min, hours.start)).seconds // 60
     if hours.slot_minutes > span:
-        raise DomainError("Not even one slot fits between these times.", field="slot_minutes")
+        raise DomainError(_("Not even one slot fits between these times."), field="slot_minutes")
     if (hours.break_start is None) != (hours.break_end is None):
-        raise DomainError("Give both the start and the end of the break.", field="break_end")
+        raise DomainError(_("Give both the start and the end of the break."), field="break_end")
     if hours.break_start is not None:
         if not hours.start < hours.break_start < hours.break_end < hours.end:
-            raise DomainError("The break must lie inside the working hours.", field="break_start")
+            raise DomainError(_("The break must lie inside the working hours."), field="break_start")
 
 
 def weekly_hours_set(*, doctor_id: int, weekday: int, intervals: list[HoursInput]) -> list[Appointment]:
     """Replace the doctor's hours on one weekday; returns the future bookings now outside them."""
     if not 0 <= weekday <= 6:
-        raise DomainError("Choose a day of the week.", field="weekday")
+        raise DomainError(_("Choose a day of the week."), field="weekday")
     for hours in intervals:
         _check_interval(hours)
     ordered = sorted(intervals, key=lambda h: h.start)
     for before, after in zip(ordered, ordered[1:]):
         if after.start < before.end:
-            raise DomainError(f"{before.start:%H:%M}–{before.end:%H:%M} overlaps {after.start:%H:%M}–{after.end:%H:%M}.",
-                              field="start")
+            first, second = (f"{h.start:%H:%M}–{h.end:%H:%M}" for h in (before, after))
+            raise DomainError(_("%(first)s overlaps %(second)s.", first=first, second=second), field="start")
     db.session.execute(delete(WeeklyHours).where(WeeklyHours.doctor_id == doctor_id, WeeklyHours.weekday == weekday))
     for hours in ordered:
         db.session.add(WeeklyHours(doctor_id=doctor_id, weekday=weekday, **dataclasses.asdict(hours)))
@@ -90,20 +92,20 @@ def exception_add(*, doctor_id: int, kind: ExceptionKind, first_day: dt.date, la
                   note: str | None = None) -> list[Appointment]:
     last_day = last_day or first_day
     if last_day < first_day:
-        raise DomainError("The last day comes before the first.", field="last_day")
+        raise DomainError(_("The last day comes before the first."), field="last_day")
     if first_day < local_today():
-        raise DomainError("That date has passed.", field="first_day")
+        raise DomainError(_("That date has passed."), field="first_day")
     if first_day > local_today() + PLANNING_HORIZON:
-        raise DomainError("Enter a date within the next two years.", field="first_day")
+        raise DomainError(_("Enter a date within the next two years."), field="first_day")
     if (last_day - first_day).days > 366:
-        raise DomainError("Enter at most a year at a time.", field="last_day")
+        raise DomainError(_("Enter at most a year at a time."), field="last_day")
     if (start is None) != (end is None):
-        raise DomainError("Give both times, or neither for the whole day.", field="end")
+        raise DomainError(_("Give both times, or neither for the whole day."), field="end")
     if start is not None and start >= end:
-        raise DomainError("The end must come after the start.", field="end")
+        raise DomainError(_("The end must come after the start."), field="end")
     if kind == ExceptionKind.EXTRA:
         if start is None:
-            raise DomainError("Extra hours need a start and an end time.", field="start")
+            raise DomainError(_("Extra hours need a start and an end time."), field="start")
         _check_interval(HoursInput(start, end, slot_minutes or 15))
         slot_minutes = slot_minutes or 15
     db.session.add(AvailabilityException(doctor_id=doctor_id, kind=kind.value, first_day=first_day, last_day=last_day,
@@ -119,7 +121,7 @@ def exception_remove(*, doctor_id: int, exception_id: int) -> list[Appointment]:
                                             AvailabilityException.doctor_id == doctor_id)
     ).scalar_one_or_none()
     if found is None:
-        raise NotFound("No such exception.")
+        raise NotFound(_("No such exception."))
     db.session.delete(found)
     db.session.flush()
     on_commit(db.session, lambda: slots_invalidate(doctor_id))

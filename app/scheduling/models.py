@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,9 +80,9 @@ class AppointmentStatus(str, enum.Enum):
 
 
 STATUS_LABELS = {
-    AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Arrived",
-    AppointmentStatus.IN_CONSULTATION: "With the doctor", AppointmentStatus.COMPLETED: "Done",
-    AppointmentStatus.CANCELLED: "Cancelled", AppointmentStatus.NO_SHOW: "No-show",
+    AppointmentStatus.BOOKED: _l("Booked"), AppointmentStatus.CHECKED_IN: _l("Arrived"),
+    AppointmentStatus.IN_CONSULTATION: _l("With the doctor"), AppointmentStatus.COMPLETED: _l("Done"),
+    AppointmentStatus.CANCELLED: _l("Cancelled"), AppointmentStatus.NO_SHOW: _l("No-show"),
 }
 STATUS_BADGES = {
     AppointmentStatus.BOOKED: "", AppointmentStatus.CHECKED_IN: "badge-ok",

@@ -5,17 +5,26 @@ SMS carries the time, the doctor and the clinic only; the reason for the visit i
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.accounts.models import User
+from app.core.i18n import in_language, lazy_local
 from app.core.links import external_url
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue
 from app.scheduling.clinic_time import to_local
 from app.scheduling.models import Appointment
 
+WHEN = "EEE dd MMM, HH:mm"  # "Mon 02 Mar, 09:00", "Jumatatu 02 Mac, 09:00"
 
-def when_text(appointment: Appointment) -> str:
-    return f"{to_local(appointment.starts_at):%a %d %b, %H:%M}"
+
+def when_text(appointment: Appointment):
+    """The appointment's start as people read it, in the language of whoever it is written for."""
+    return lazy_local(to_local(appointment.starts_at), WHEN)
+
+
+def time_text(instant):
+    return lazy_local(to_local(instant), "HH:mm")
 
 
 def video_link(appointment: Appointment) -> str | None:
@@ -24,9 +33,11 @@ def video_link(appointment: Appointment) -> str | None:
     return external_url("visit.room", token=appointment.video_token)
 
 
-def notify_patient(appointment: Appointment, *, event: str, subject: str, text: str, sms_text: str | None = None) -> None:
-    """Email and SMS to the patient (where we have an address), once per appointment and event.
-    `sms_text`, when given, replaces `text` in the SMS: free text typed by staff stays out of it."""
+def notify_patient(appointment: Appointment, *, event: str, subject, text, sms_text=None) -> None:
+    """Email and SMS to the patient (where we have an address), once per appointment and event, in
+    the patient's language: `subject`, `text` and `sms_text` are lazy strings (flask_babel's
+    lazy_gettext), rendered here. `sms_text`, when given, replaces `text` in the SMS: free text typed
+    by staff stays out of it. A patient without an account (a walk-in) is written to in English."""
     from app.extensions import db
 
     patient = appointment.patient
@@ -35,19 +46,22 @@ def notify_patient(appointment: Appointment, *, event: str, subject: str, text: 
     link = video_link(appointment)
     email = user.email if user else None
     phone = patient.phone or (user.phone if user else None)
-    if email:
-        body = f"Hello {patient.given_name},\n\n{text}\n"
-        if link:
-            body += f"\nJoin the video visit here at that time:\n{link}\n"
-        body += f"\n{clinic}"
-        notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:email", channel=Channel.EMAIL, user_id=user.id,
-                           to_address=email, subject=subject, body=body)
-    if phone:
-        sms = f"{clinic}: {sms_text or text}" + (f" Video: {link}" if link else "")
-        notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:sms", channel=Channel.SMS,
-                           user_id=user.id if user else None, to_address=phone, body=sms[:480])
+    with in_language(user.language if user else None):
+        if email:
+            body = _("Hello %(name)s,", name=patient.given_name) + f"\n\n{text}\n"
+            if link:
+                body += "\n" + _("Join the video visit here at that time:") + f"\n{link}\n"
+            body += f"\n{clinic}"
+            notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:email", channel=Channel.EMAIL,
+                               user_id=user.id, to_address=email, subject=str(subject), body=body)
+        if phone:
+            sms = f"{clinic}: {sms_text or text}" + (" " + _("Video: %(link)s", link=link) if link else "")
+            notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:sms", channel=Channel.SMS,
+                               user_id=user.id if user else None, to_address=phone, body=sms[:480])
 
 
-def notify_doctor(appointment: Appointment, *, event: str, text: str) -> None:
-    notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:doctor", channel=Channel.IN_APP,
-                       user_id=appointment.doctor_id, body=text)
+def notify_doctor(appointment: Appointment, *, event: str, text) -> None:
+    """An in-app message to the doctor, in the doctor's language (`text`: a lazy string)."""
+    with in_language(appointment.doctor.language):
+        notification_queue(dedupe_key=f"appt:{appointment.id}:{event}:doctor", channel=Channel.IN_APP,
+                           user_id=appointment.doctor_id, body=str(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, func, select
 from sqlalchemy.orm import joinedload
 
@@ -83,10 +84,10 @@ def day_appointments(day: dt.date, *, doctor_id: int | None = None, include_canc
 
 
 QUEUE_COLUMNS = [
-    ("booked", "Booked", (S.BOOKED,)),
-    ("arrived", "Arrived", (S.CHECKED_IN,)),
-    ("with-doctor", "With the doctor", (S.IN_CONSULTATION,)),
-    ("done", "Done", (S.COMPLETED, S.NO_SHOW)),
+    ("booked", _l("Booked"), (S.BOOKED,)),
+    ("arrived", _l("Arrived"), (S.CHECKED_IN,)),
+    ("with-doctor", _l("With the doctor"), (S.IN_CONSULTATION,)),
+    ("done", _l("Done"), (S.COMPLETED, S.NO_SHOW)),
 ]
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 import secrets
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -46,7 +48,7 @@ class SlotTaken(DomainError):
     """The time went to someone else a moment ago; `alternatives` are the nearest free slots."""
 
     def __init__(self, alternatives: list[Slot]) -> None:
-        super().__init__("That time was just taken. Here are the nearest free times.", field="slot")
+        super().__init__(_("That time was just taken. Here are the nearest free times."), field="slot")
         self.alternatives = alternatives
 
 
@@ -65,9 +67,9 @@ def patient_id_for_user(user_id: int) -> int | None:
 def _check_may_act_for(actor: Actor, patient_id: int) -> None:
     if actor.role == Role.PATIENT.value:
         if patient_id_for_user(actor.user_id) != patient_id:
-            raise NotFound("No such patient.")
+            raise NotFound(_("No such patient."))
     elif actor.role not in STAFF_WHO_BOOK:
-        raise NotFound("No such patient.")
+        raise NotFound(_("No such patient."))
 
 
 def appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) -> Appointment:
@@ -77,13 +79,13 @@ def appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) ->
         query = query.with_for_update()
     appointment = db.session.execute(query).scalar_one_or_none()
     if appointment is None:
-        raise NotFound("No such appointment.")
+        raise NotFound(_("No such appointment."))
     if actor.role == Role.PATIENT.value and patient_id_for_user(actor.user_id) != appointment.patient_id:
-        raise NotFound("No such appointment.")
+        raise NotFound(_("No such appointment."))
     if actor.role == Role.DOCTOR.value and appointment.doctor_id != actor.user_id:
-        raise NotFound("No such appointment.")
+        raise NotFound(_("No such appointment."))
     if actor.role not in (Role.PATIENT.value, Role.DOCTOR.value, Role.RECEPTION.value, Role.ADMIN.value):
-        raise NotFound("No such appointment.")
+        raise NotFound(_("No such appointment."))
     return appointment
 
 
@@ -92,20 +94,20 @@ def appointment_for(actor: Actor, appointment_id: int, *, lock: bool = False) ->
 def _doctor(doctor_id: int) -> User:
     doctor = db.session.get(User, doctor_id)
     if doctor is None or doctor.role != Role.DOCTOR.value or not doctor.is_active_account:
-        raise NotFound("No such doctor.")
+        raise NotFound(_("No such doctor."))
     return doctor
 
 
 def _offered_slot(doctor_id: int, starts_at: dt.datetime) -> Slot:
     now = clock.now()
     if starts_at <= now:
-        raise DomainError("That time has passed. Choose a later one.", field="slot")
+        raise DomainError(_("That time has passed. Choose a later one."), field="slot")
     if starts_at > now + dt.timedelta(days=MAX_DAYS_AHEAD):
-        raise DomainError(f"Appointments can be booked up to {MAX_DAYS_AHEAD} days ahead.", field="slot")
+        raise DomainError(_("Appointments can be booked up to %(days)s days ahead.", days=MAX_DAYS_AHEAD), field="slot")
     for slot in day_slots(doctor_id, to_local(starts_at).date()):
         if slot.starts_at == starts_at:
             return slot
-    raise DomainError("The doctor does not work at that time. Choose one of the free times shown.", field="slot")
+    raise DomainError(_("The doctor does not work at that time. Choose one of the free times shown."), field="slot")
 
 
 def _serialize_on_sqlite(doctor_id: int) -> None:
@@ -146,7 +148,7 @@ def _existing_for_key(idempotency_key: str | None, patient_id: int) -> Appointme
     existing = db.session.execute(
         select(Appointment).where(Appointment.idempotency_key == idempotency_key)).scalar_one_or_none()
     if existing is not None and existing.patient_id != patient_id:
-        raise DomainError("This form was already used. Reload the page and try again.")
+        raise DomainError(_("This form was already used. Reload the page and try again."))
     return existing
 
 
@@ -161,7 +163,7 @@ def _insert(appointment: Appointment, slot: Slot) -> Appointment:
     else:
         _serialize_on_sqlite(doctor_id)
         if _overlapping(column=Appointment.patient_id, value=patient_id, slot=slot):
-            raise DomainError("You already have an appointment at that time.", field="slot")
+            raise DomainError(_("You already have an appointment at that time."), field="slot")
         if _overlapping(column=Appointment.doctor_id, value=doctor_id, slot=slot):
             raise _taken(doctor_id, slot)
     try:
@@ -175,7 +177,7 @@ def _insert(appointment: Appointment, slot: Slot) -> Appointment:
             if existing is not None:
                 return existing
         if "patient_overlap" in constraint:
-            raise DomainError("The patient already has an appointment at that time.", field="slot") from None
+            raise DomainError(_("The patient already has an appointment at that time."), field="slot") from None
         if "doctor_overlap" in constraint:
             raise _taken(doctor_id, slot) from None
         raise
@@ -222,10 +224,11 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
     audit_access(actor=actor, patient_id=patient_id, action="appointment.create", target=f"appointment:{saved.id}",
                  reason=_audit_reason(actor))
     if rescheduled_from_id is None:
-        notices.notify_patient(saved, event="booked", subject="Your appointment is booked",
-                               text=f"Your appointment with {doctor.full_name} is booked for {notices.when_text(saved)}.")
+        notices.notify_patient(saved, event="booked", subject=_l("Your appointment is booked"),
+                               text=_l("Your appointment with %(doctor)s is booked for %(when)s.",
+                                       doctor=doctor.full_name, when=notices.when_text(saved)))
     if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(saved, event="booked", text=f"New booking: {notices.when_text(saved)}.")
+        notices.notify_doctor(saved, event="booked", text=_l("New booking: %(when)s.", when=notices.when_text(saved)))
     _after_change(saved, "booked")
     return saved
 
@@ -234,14 +237,16 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
 
 def _check_may_change(actor: Actor, appointment: Appointment, reason: str | None) -> None:
     if appointment.status_enum not in (S.BOOKED, S.CHECKED_IN):
-        raise DomainError(f"This appointment is {appointment.status_enum.label.lower()}: it cannot be changed.")
+        raise DomainError(_("This appointment is %(status)s: it cannot be changed.",
+                            status=appointment.status_enum.label.lower()))
     if actor.role == Role.PATIENT.value:
         cutoff = dt.timedelta(minutes=current_app.config["CANCEL_CUTOFF_MINUTES"])
         if appointment.starts_at - clock.now() < cutoff:
             hours = current_app.config["CANCEL_CUTOFF_MINUTES"] / 60
-            raise DomainError(f"Appointments can be changed online up to {hours:g} hours before. Please call the clinic.")
+            raise DomainError(_("Appointments can be changed online up to %(hours)s hours before. Please call the clinic.",
+                                hours=format(hours, "g")))
     elif not (reason or "").strip():
-        raise DomainError("Give a reason: the patient will be told.", field="reason")
+        raise DomainError(_("Give a reason: the patient will be told."), field="reason")
 
 
 def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None = None) -> Appointment:
@@ -255,14 +260,15 @@ def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None 
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     when = notices.when_text(appointment)
     if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled by the patient: {when}.")
+        notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled by the patient: %(when)s.", when=when))
     else:
-        notices.notify_patient(appointment, event="cancelled", subject="Your appointment was cancelled",
-                               text=f"Your appointment on {when} was cancelled: {appointment.cancel_reason}. "
-                                    f"Please book a new time.",
-                               sms_text=f"Your appointment on {when} was cancelled. Please book a new time.")
+        notices.notify_patient(appointment, event="cancelled", subject=_l("Your appointment was cancelled"),
+                               text=_l("Your appointment on %(when)s was cancelled: %(reason)s. Please book a new time.",
+                                       when=when, reason=appointment.cancel_reason),
+                               sms_text=_l("Your appointment on %(when)s was cancelled. Please book a new time.",
+                                           when=when))
         if actor.user_id != appointment.doctor_id:
-            notices.notify_doctor(appointment, event="cancelled", text=f"Cancelled: {when}.")
+            notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled: %(when)s.", when=when))
     _after_change(appointment, "cancelled")
     return appointment
 
@@ -286,10 +292,12 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
                            idempotency_key=idempotency_key, rescheduled_from_id=old.id)
     audit_access(actor=actor, patient_id=old.patient_id, action="appointment.move",
                  target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))
-    text_ = f"Your appointment on {notices.when_text(old)} has moved to {notices.when_text(new)} with {new.doctor.full_name}."
+    text_ = _l("Your appointment on %(old)s has moved to %(new)s with %(doctor)s.", old=notices.when_text(old),
+               new=notices.when_text(new), doctor=new.doctor.full_name)
     if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(new, event="moved", text=f"Moved by the patient: {notices.when_text(old)} → {notices.when_text(new)}.")
-    notices.notify_patient(new, event="moved", subject="Your appointment has moved", text=text_)
+        notices.notify_doctor(new, event="moved", text=_l("Moved by the patient: %(old)s → %(new)s.",
+                                                          old=notices.when_text(old), new=notices.when_text(new)))
+    notices.notify_patient(new, event="moved", subject=_l("Your appointment has moved"), text=text_)
     _after_change(old, "cancelled")
     return new
 
@@ -318,24 +326,25 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str) -> Ap
     """Move an appointment along the day: check in, start, complete, or mark a no-show.
     Repeating the same step (a double click) changes nothing and is not an error."""
     if action not in FLOW:
-        raise NotFound("No such action.")
+        raise NotFound(_("No such action."))
     allowed_from, target, who = FLOW[action]
     if actor.role not in who:
-        raise NotFound("No such appointment.")
+        raise NotFound(_("No such appointment."))
     appointment = appointment_for(actor, appointment_id, lock=True)
     if appointment.status_enum == target:
         return appointment
     if appointment.status_enum not in allowed_from:
-        raise DomainError(f"This appointment is {appointment.status_enum.label.lower()}.")
+        raise DomainError(_("This appointment is %(status)s.", status=appointment.status_enum.label.lower()))
     now = clock.now()
     day = to_local(appointment.starts_at).date()
     if action in ("check_in", "start") and day != local_today():
-        raise DomainError("Only today's appointments can be checked in or started.")
+        raise DomainError(_("Only today's appointments can be checked in or started."))
     if action == "no_show":
         grace = dt.timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
         if now < appointment.starts_at + grace:
-            raise DomainError(f"A patient can be marked absent {int(grace.total_seconds() // 60)} minutes after "
-                              f"the start, at {to_local(appointment.starts_at + grace):%H:%M}.")
+            raise DomainError(_("A patient can be marked absent %(minutes)s minutes after the start, at %(time)s.",
+                                minutes=int(grace.total_seconds() // 60),
+                                time=to_local(appointment.starts_at + grace).strftime("%H:%M")))
     appointment.status = target.value
     if target == S.CHECKED_IN:
         appointment.checked_in_at = now
@@ -347,7 +356,8 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str) -> Ap
     audit_access(actor=actor, patient_id=appointment.patient_id, action=f"appointment.{action}",
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     if target == S.CHECKED_IN and actor.user_id != appointment.doctor_id:
-        notices.notify_doctor(appointment, event="arrived", text=f"Arrived for {to_local(appointment.starts_at):%H:%M}.")
+        notices.notify_doctor(appointment, event="arrived",
+                              text=_l("Arrived for %(time)s.", time=notices.time_text(appointment.starts_at)))
     _after_change(appointment, action)
     return appointment
 

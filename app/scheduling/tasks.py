@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -27,9 +28,13 @@ def reminder_offsets() -> list[tuple[int, str, dt.timedelta]]:
     return [(1, "day-before", dt.timedelta(hours=24)), (2, "soon", lead)]
 
 
-def _text(appointment: Appointment) -> str:
-    mode = "video visit" if appointment.is_video else "appointment"
-    return f"Reminder: your {mode} with {appointment.doctor.full_name} is on {notices.when_text(appointment)}."
+def _text(appointment: Appointment):
+    """Whole sentences for each kind of visit: translations need the sentence, not a word to slot in."""
+    if appointment.is_video:
+        return _l("Reminder: your video visit with %(doctor)s is on %(when)s.", doctor=appointment.doctor.full_name,
+                  when=notices.when_text(appointment))
+    return _l("Reminder: your appointment with %(doctor)s is on %(when)s.", doctor=appointment.doctor.full_name,
+              when=notices.when_text(appointment))
 
 
 def reminders_due_queue() -> int:
@@ -53,7 +58,7 @@ def reminders_due_queue() -> int:
         stage, name, remind_at = reached[-1]
         appointment.reminder_stage = stage
         if appointment.created_at <= remind_at:  # booked later than this, the confirmation said it all
-            notices.notify_patient(appointment, event=f"reminder-{name}", subject="Appointment reminder",
+            notices.notify_patient(appointment, event=f"reminder-{name}", subject=_l("Appointment reminder"),
                                    text=_text(appointment))
             queued += 1
     db.session.flush()

@@ -24,15 +24,18 @@
       })
       .catch(function () { timer = setTimeout(check, 10000); });      // flaky network: ask again soon
   }
+  function seconds(out, n) {  // "{n} seconds" in the page's language (base.html)
+    return (out.dataset.format || "{n} seconds").replace("{n}", n);
+  }
   function warn(secondsLeft) {
     var dialog = document.getElementById("idle-warning"), out = document.getElementById("idle-countdown");
     var deadline = Date.now() + secondsLeft * 1000;
-    if (out) { out.textContent = Math.max(0, Math.round(secondsLeft)) + " seconds"; }
+    if (out) { out.textContent = seconds(out, Math.max(0, Math.round(secondsLeft))); }
     if (dialog && !dialog.open && dialog.showModal) { dialog.showModal(); }
     clearInterval(tick);
     tick = setInterval(function () {
       var left = Math.round((deadline - Date.now()) / 1000);
-      if (out) { out.textContent = left + " seconds"; }
+      if (out) { out.textContent = seconds(out, left); }
       if (left <= 0) { clearInterval(tick); check(); }
     }, 1000);
   }

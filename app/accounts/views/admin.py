@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts import queries, services
@@ -38,7 +39,7 @@ def invite():
         except DomainError as error:
             show_error(form, error)
             return render_form("accounts/admin/invite.html", form=form, status=422)
-        flash(f"Invitation sent to {form.email.data}.", "success")
+        flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
         return redirect(url_for("admin.accounts.users"), code=303)
     return render_form("accounts/admin/invite.html", form=form, status=422 if request.method == "POST" else 200)
 
@@ -60,7 +61,8 @@ def person(user_id: int):
         except DomainError as error:
             form.role.errors = list(form.role.errors) + [error.message]
             return render_form("accounts/admin/person.html", person=user, form=form, status=422)
-        flash(f"{user.full_name} is now {Role(form.role.data).label}; their sessions were ended.", "success")
+        flash(_("%(name)s is now %(role)s; their sessions were ended.", name=user.full_name,
+                role=Role(form.role.data).label), "success")
         return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
     return render_form("accounts/admin/person.html", person=user, form=form,
                        status=422 if request.method == "POST" else 200)
@@ -79,19 +81,20 @@ def _act(user_id: int, action, done: str):
 @bp.route("/<int:user_id>/deactivate", methods=["POST"])
 def deactivate(user_id: int):
     return _act(user_id, lambda: services.account_deactivate(actor=current_actor(), user_id=user_id),
-                "Account deactivated; it was signed out everywhere.")
+                _("Account deactivated; it was signed out everywhere."))
 
 
 @bp.route("/<int:user_id>/reactivate", methods=["POST"])
 def reactivate(user_id: int):
-    return _act(user_id, lambda: services.account_reactivate(user_id=user_id), "Account reactivated.")
+    return _act(user_id, lambda: services.account_reactivate(user_id=user_id), _("Account reactivated."))
 
 
 @bp.route("/<int:user_id>/end-sessions", methods=["POST"])
 def end_sessions(user_id: int):
     if user_id == current_user.id:
         abort(400)
-    return _act(user_id, lambda: services.account_sessions_end(user_id=user_id), "Every session of this account was ended.")
+    return _act(user_id, lambda: services.account_sessions_end(user_id=user_id),
+                _("Every session of this account was ended."))
 
 
 @bp.route("/audit")

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     jsonify,
@@ -13,12 +14,16 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import refresh as refresh_language
 from flask_login import current_user, login_user, logout_user
 
 from app.accounts import services
 from app.accounts.forms import (
+    AccountForm,
     ChangePasswordForm,
     ForgotPasswordForm,
+    LanguageForm,
     LoginForm,
     NewPasswordForm,
     RegisterForm,
@@ -29,6 +34,7 @@ from app.core.errors import DomainError
 from app.core.forms import show_error
 from app.core.hooks import Hook
 from app.core.htmx import render_form
+from app.core.i18n import LANGUAGES, in_language, remember_language
 from app.core.policies import public, signed_in
 from app.core.request_actor import current_actor
 from app.extensions import db
@@ -80,7 +86,8 @@ def login():
         session.clear()  # a fresh session on sign-in: no fixation
         login_user(user, remember=False)
         touch_session()
-        return redirect(target, code=303)
+        # After sign-out, this browser's pages before sign-in stay in this person's language.
+        return remember_language(redirect(target, code=303), user.language)
     status = 422 if request.method == "POST" else 200
     return render_form("accounts/login.html", form=form, status=status, reason=request.args.get("reason"))
 
@@ -127,7 +134,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         services.password_reset_request(email=form.email.data)
-        flash("If that email belongs to an account, a reset link is on its way. It works once, for an hour.", "info")
+        flash(_("If that email belongs to an account, a reset link is on its way. It works once, for an hour."), "info")
         return redirect(url_for("accounts.login"), code=303)
     return render_form("accounts/forgot_password.html", form=form, status=422 if request.method == "POST" else 200)
 
@@ -153,18 +160,14 @@ def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str)
 @public
 def reset_password(token: str):
     return _redeem(TokenPurpose.PASSWORD_RESET, "accounts/reset_password.html", token,
-                   "Your password was changed. Sign in with the new one.")
+                   _("Your password was changed. Sign in with the new one."))
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @public
 def accept_invite(token: str):
     return _redeem(TokenPurpose.INVITE, "accounts/accept_invite.html", token,
-                   "Your account is ready. Sign in with your new password.")
-
-
-REGISTERED_MESSAGE = ("Thank you. We have sent an email to the address you gave. "
-                      "If your account is new, you can sign in now.")
+                   _("Your account is ready. Sign in with your new password."))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -176,13 +179,15 @@ def register():
     if form.validate_on_submit():
         try:
             patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
-                                  phone=form.phone.data or None)
+                                  phone=form.phone.data or None, language=form.language.data)
         except DomainError as error:
             show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)
         # The same answer whether the email was new or already had an account (its owner is emailed).
-        flash(REGISTERED_MESSAGE, "success")
-        return redirect(url_for("accounts.login"), code=303)
+        with in_language(form.language.data):  # the next pages are in the language just chosen
+            flash(_("Thank you. We have sent an email to the address you gave. "
+                    "If your account is new, you can sign in now."), "success")
+        return remember_language(redirect(url_for("accounts.login"), code=303), form.language.data)
     return render_form("accounts/register.html", form=form, status=422 if request.method == "POST" else 200)
 
 
@@ -200,6 +205,35 @@ def change_password():
             return render_form("accounts/change_password.html", form=form, status=422)
         login_user(user, remember=False)  # this browser stays signed in with the new token; others are out
         touch_session()
-        flash("Password changed. Every other device was signed out.", "success")
+        flash(_("Password changed. Every other device was signed out."), "success")
         return redirect(home_url_for(user), code=303)
     return render_form("accounts/change_password.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account():
+    """My account: each person's own settings (their language), and the way to their password."""
+    user = current_user._get_current_object()
+    form = AccountForm(language=user.language)
+    if form.validate_on_submit():
+        services.user_language_set(user=user, language=form.language.data)
+        refresh_language()  # the message below, and the next page, in the new language
+        flash(_("Saved. Your pages, emails and text messages are now in %(language)s.",
+                language=LANGUAGES[user.language]), "success")
+        return remember_language(redirect(url_for("accounts.account"), code=303), user.language)
+    return render_form("accounts/account.html", form=form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """The language switch of the pages before sign-in: this browser remembers it (and a signed-in
+    person's account too). Back to the page it was pressed on."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if current_user.is_authenticated:
+        services.user_language_set(user=current_user._get_current_object(), language=form.language.data)
+    target = _safe_next(request.form.get("next")) or url_for("accounts.index")
+    return remember_language(redirect(target, code=303), form.language.data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 
 from app.core.errors import DomainError, NotFound
 from app.core.transactions import refused
@@ -28,9 +29,9 @@ def _act(action, done: str):
 
 @bp.route("/<int:notification_id>/retry", methods=["POST"])
 def retry(notification_id: int):
-    return _act(lambda: services.notification_retry(notification_id=notification_id), "The message will be sent again.")
+    return _act(lambda: services.notification_retry(notification_id=notification_id), _("The message will be sent again."))
 
 
 @bp.route("/<int:notification_id>/dismiss", methods=["POST"])
 def dismiss(notification_id: int):
-    return _act(lambda: services.notification_dismiss(notification_id=notification_id), "The message was dismissed.")
+    return _act(lambda: services.notification_dismiss(notification_id=notification_id), _("The message was dismissed."))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
@@ -31,7 +32,7 @@ def new_patient():
         except DomainError as error:
             show_error(form, error)
             return render_form("records/reception/new_patient.html", form=form, status=422)
-        flash(f"{patient.full_name} is registered as {patient.mrn}.", "success")
+        flash(_("%(name)s is registered as %(mrn)s.", name=patient.full_name, mrn=patient.mrn), "success")
         return redirect(url_for("reception.records.patient", patient_id=patient.id), code=303)
     return render_form("records/reception/new_patient.html", form=form, status=422 if request.method == "POST" else 200)
 

@@ -3,6 +3,8 @@ htmx with the refreshed list, or a plain form post with a redirect."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
@@ -13,8 +15,9 @@ from app.scheduling import services
 
 ACTIONS = {"check-in": "check_in", "start": "start", "complete": "complete", "no-show": "no_show"}
 SLUGS = {action: slug for slug, action in ACTIONS.items()}
-LABELS = {"check_in": "Check in", "start": "Start visit", "complete": "Mark done", "no_show": "No-show"}
-DONE = {"check_in": "Checked in.", "start": "Visit started.", "complete": "Marked done.", "no_show": "Marked as no-show."}
+LABELS = {"check_in": _l("Check in"), "start": _l("Start visit"), "complete": _l("Mark done"), "no_show": _l("No-show")}
+DONE = {"check_in": _l("Checked in."), "start": _l("Visit started."), "complete": _l("Marked done."),
+        "no_show": _l("Marked as no-show.")}
 
 
 def buttons_context(*, offered: tuple[str, ...]) -> dict:
@@ -31,7 +34,7 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
     action = ACTIONS.get(action_slug)
     if action is None:
         abort(404)
-    message, category = DONE[action], "success"
+    message, category = str(DONE[action]), "success"
     try:
         services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action)
     except NotFound:
@@ -65,7 +68,7 @@ def cancel_page(appointment_id: int, *, done_url):
         except DomainError as error:
             form.reason.errors = list(form.reason.errors) + [error.message]
             return render_form("scheduling/cancel.html", form=form, appointment=appointment, status=422)
-        flash("Appointment cancelled; the patient has been told.", "success")
+        flash(_("Appointment cancelled; the patient has been told."), "success")
         return redirect(done_url(appointment), code=303)
     return render_form("scheduling/cancel.html", form=form, appointment=appointment,
                        status=422 if request.method == "POST" else 200)

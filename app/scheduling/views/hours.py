@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
@@ -23,10 +25,11 @@ def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts
 
 def _after_change(conflicts, urls):
     if conflicts:
-        flash(f"Saved. {len(conflicts)} booking{'s are' if len(conflicts) > 1 else ' is'} now outside your hours: "
-              f"move or cancel {'them' if len(conflicts) > 1 else 'it'} below.", "warning")
+        flash(ngettext("Saved. %(num)d booking is now outside your hours: move or cancel it below.",
+                       "Saved. %(num)d bookings are now outside your hours: move or cancel them below.",
+                       len(conflicts)), "warning")
     else:
-        flash("Saved.", "success")
+        flash(_("Saved."), "success")
     return redirect(urls["page"], code=303)
 
 

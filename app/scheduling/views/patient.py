@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
@@ -43,7 +44,7 @@ def confirm():
     return booking.confirm_page(
         patient_id=_my_patient_id(), patient=None, confirm_endpoint="patient.scheduling.confirm",
         back_endpoint="patient.scheduling.book",
-        done=lambda doctor: ("Your appointment is booked. We sent you a confirmation.",
+        done=lambda doctor: (_("Your appointment is booked. We sent you a confirmation."),
                              url_for("patient.scheduling.appointments")))
 
 
@@ -58,11 +59,11 @@ def cancel(appointment_id: int):
         abort(404)
     except DomainError as error:
         return refused(error.message, url_for("patient.scheduling.appointments"))
-    flash("Your appointment is cancelled.", "success")
+    flash(_("Your appointment is cancelled."), "success")
     return redirect(url_for("patient.scheduling.appointments"), code=303)
 
 
 @bp.route("/<int:appointment_id>/move", methods=["GET", "POST"])
 def move(appointment_id: int):
-    return booking.move_page(appointment_id, endpoint="patient.scheduling.move", done_message="Your appointment has moved.",
+    return booking.move_page(appointment_id, endpoint="patient.scheduling.move", done_message=_("Your appointment has moved."),
                              done_url=lambda appointment: url_for("patient.scheduling.appointments"))

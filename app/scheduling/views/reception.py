@@ -3,6 +3,7 @@ and no-shows."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, request, url_for
+from flask_babel import gettext as _
 
 from app.core.errors import NotFound
 from app.core.htmx import render_page_or_fragment
@@ -51,7 +52,8 @@ def confirm():
     return booking.confirm_page(
         patient_id=patient.id, patient=patient, confirm_endpoint="reception.scheduling.confirm",
         back_endpoint="reception.scheduling.book",
-        done=lambda doctor: (f"Booked {patient.full_name} with {doctor.full_name}.",
+        done=lambda doctor: (_("Booked %(patient)s with %(doctor)s.", patient=patient.full_name,
+                               doctor=doctor.full_name),
                              url_for("reception.records.patient", patient_id=patient.id)))
 
 
@@ -71,5 +73,5 @@ def cancel(appointment_id: int):
 def move(appointment_id: int):
     return booking.move_page(
         appointment_id, endpoint="reception.scheduling.move", default_reason="moved by the clinic",
-        done_message="Appointment moved; the patient has been told.",
+        done_message=_("Appointment moved; the patient has been told."),
         done_url=lambda appointment: url_for("reception.records.patient", patient_id=appointment.patient_id))

@@ -36,8 +36,9 @@ def _request_imports(path: pathlib.Path) -> list[str]:
 
 
 # The domains' own modules (services, access rules, queries, jobs...), their views and portals apart; the
-# sign-in session machinery is the request's by nature.
-REQUEST_SIDE = {"accounts/sessions.py"}
+# sign-in session machinery and the layout's context (what the page header shows the signed-in person)
+# are the request's by nature.
+REQUEST_SIDE = {"accounts/sessions.py", "accounts/layout.py", "notifications/layout.py"}
 
 
 def test_services_access_rules_and_the_audit_never_read_the_request():

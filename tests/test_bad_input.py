@@ -250,6 +250,25 @@ def test_entry_status_garbage_is_refused(doctor, patient_id, app):
         db.session.rollback()
 
 
+def test_a_reading_cannot_be_marked_resolved_even_by_a_hand_made_post(doctor, patient_id, app):
+    """The chart offers "Mark resolved" only where the service allows it; a forged post gets the refusal."""
+    from app.records.models import ClinicalEntry, EntryKind
+    from app.records.services import entry_add
+
+    with app.app_context():
+        entry_id = entry_add(actor=SET_UP, patient_id=patient_id, kind=EntryKind.VITALS, content={"pulse": 70}).id
+        db.session.commit()
+    chart = f"/doctor/patients/{patient_id}"
+    page = doctor.get(chart).get_data(as_text=True)
+    assert f'entries/{entry_id}/status' in page and "Mark resolved" not in page
+    response = doctor.post(f"/doctor/patients/{patient_id}/entries/{entry_id}/status", {"status": "resolved"}, page=chart)
+    assert response.status_code == 303 and response.headers["Location"] == chart
+    assert "This entry cannot be changed that way." in doctor.get(chart).get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ClinicalEntry, entry_id).status == "active"
+        db.session.rollback()
+
+
 # -- ids, sizes -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role,url", [

@@ -65,6 +65,10 @@ class EntryStatus(str, enum.Enum):
     ENTERED_IN_ERROR = "entered_in_error"
 
 
+# Things that end (an allergy outgrown, a problem cured, a medicine stopped); a reading or a note does not.
+RESOLVABLE_KINDS = frozenset({EntryKind.ALLERGY, EntryKind.PROBLEM, EntryKind.MEDICATION})
+
+
 class ClinicalEntry(Base):
     """One item of a chart. What it says lives only in `content`, encrypted; the plain columns say
     what kind of item it is and when, which the chart needs to sort and filter without decrypting."""
@@ -81,5 +85,13 @@ class ClinicalEntry(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="entries")
     recorded_by = relationship("User")
+
+    def may_become(self, status: EntryStatus) -> bool:
+        """The allowed changes: an active entry is resolved (if its kind can end) or struck out as
+        entered in error; nothing else moves."""
+        if self.status != EntryStatus.ACTIVE.value:
+            return False
+        return status == EntryStatus.ENTERED_IN_ERROR or (
+            status == EntryStatus.RESOLVED and EntryKind(self.kind) in RESOLVABLE_KINDS)
 
     __table_args__ = (Index("ix_clinical_entries_patient_kind", "patient_id", "kind", "recorded_at"),)

@@ -219,6 +219,8 @@ def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: En
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=True, purpose=purpose)
     if entry is None:
         raise NotFound(_("No such entry in this chart."))
+    if not entry.may_become(status):
+        raise DomainError(_("This entry cannot be changed that way."))
     entry.status = status.value
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
                  reason=decision.reason)

@@ -16,7 +16,7 @@ from app.core.clock import clock
 from app.extensions import db
 from app.records import access, services
 from app.records.access import ChartAccessDenied, ChartPart, Purpose
-from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
+from app.records.models import RESOLVABLE_KINDS, ClinicalEntry, EntryKind, EntryStatus, Patient
 from app.scheduling.models import Appointment, AppointmentStatus
 from tests.conftest import SET_UP
 
@@ -80,9 +80,10 @@ def _attempts() -> list[Attempt]:
         found.append(Attempt(f"{kind.value}.create", ChartPart.of(kind), True,
                              lambda actor, pid, ids, kind=kind: services.entry_add(
                                  actor=actor, patient_id=pid, kind=kind, content=CONTENT[kind])))
-        found.append(Attempt(f"{kind.value}.resolved", ChartPart.of(kind), True,
-                             lambda actor, pid, ids, kind=kind: services.entry_set_status(
-                                 actor=actor, patient_id=pid, entry_id=ids[kind], status=EntryStatus.RESOLVED)))
+        change = EntryStatus.RESOLVED if kind in RESOLVABLE_KINDS else EntryStatus.ENTERED_IN_ERROR
+        found.append(Attempt(f"{kind.value}.{change.value}", ChartPart.of(kind), True,
+                             lambda actor, pid, ids, kind=kind, change=change: services.entry_set_status(
+                                 actor=actor, patient_id=pid, entry_id=ids[kind], status=change)))
     found.append(Attempt("history.update", ChartPart.HISTORY, True,
                          lambda actor, pid, ids: services.history_update(actor=actor, patient_id=pid,
                                                                          history="Appendectomy 2004")))

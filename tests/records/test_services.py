@@ -167,3 +167,27 @@ def test_invalid_entries_are_refused_with_a_domain_error(app_ctx, kind, content,
     with pytest.raises(DomainError) as error:
         services.entry_add(actor=SET_UP, patient_id=patient.id, kind=kind, content=content, recorded_by_id=None)
     assert error.value.field == field
+
+
+@pytest.mark.parametrize("kind, start, to, allowed", [
+    (EntryKind.ALLERGY, EntryStatus.ACTIVE, EntryStatus.RESOLVED, True),
+    (EntryKind.MEDICATION, EntryStatus.ACTIVE, EntryStatus.RESOLVED, True),
+    (EntryKind.VITALS, EntryStatus.ACTIVE, EntryStatus.RESOLVED, False),   # a reading does not end
+    (EntryKind.NOTE, EntryStatus.ACTIVE, EntryStatus.RESOLVED, False),
+    (EntryKind.NOTE, EntryStatus.ACTIVE, EntryStatus.ENTERED_IN_ERROR, True),
+    (EntryKind.PROBLEM, EntryStatus.RESOLVED, EntryStatus.RESOLVED, False),  # once is enough
+    (EntryKind.PROBLEM, EntryStatus.RESOLVED, EntryStatus.ACTIVE, False),
+    (EntryKind.PROBLEM, EntryStatus.ACTIVE, EntryStatus.ACTIVE, False),
+])
+def test_which_entries_may_be_resolved_or_struck_out_is_the_services_rule(app_ctx, kind, start, to, allowed):
+    patient = services.patient_create(given_name="Amani", family_name="Otieno")
+    entry = services.entry_add(actor=SET_UP, patient_id=patient.id, kind=kind, content=CONTENT[kind])
+    entry.status = start.value
+    db.session.commit()
+    assert entry.may_become(to) is allowed
+    if allowed:
+        services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=to)
+    else:
+        with pytest.raises(DomainError):
+            services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=to)
+    db.session.rollback()

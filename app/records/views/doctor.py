@@ -11,11 +11,13 @@ from flask import Blueprint, abort, redirect, request, url_for
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import show_error
-from app.core.htmx import render_form, render_page_or_fragment
+from app.core.htmx import render_form
 from app.core.request_actor import current_actor, session_grant_keep
-from app.records import access, queries, services
+from app.core.transactions import refused
+from app.records import access, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
 from app.records.models import EntryKind, EntryStatus
+from app.records.views._common import patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
@@ -36,10 +38,7 @@ def _patient(patient_id: int):
 
 @bp.route("/")
 def patients():
-    term = request.args.get("q", "")[:80]
-    return render_page_or_fragment("records/doctor/patients.html", "records/_patient_results.html",
-                                   term=term, results=queries.patients_search(term),
-                                   chart_endpoint="doctor.records.chart")
+    return patient_search_page("records/doctor/patients.html", chart_endpoint="doctor.records.chart")
 
 
 def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None = None):
@@ -102,8 +101,13 @@ def entry_status(patient_id: int, entry_id: int):
         status = EntryStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
+    chart_url = url_for("doctor.records.chart", patient_id=patient_id)
     try:
         services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id, status=status)
     except NotFound:
         abort(404)
-    return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
+    except AccessDenied:
+        raise
+    except DomainError as error:
+        return refused(error.message, chart_url)
+    return redirect(chart_url, code=303)

@@ -6,19 +6,17 @@ from flask_babel import gettext as _
 
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
-from app.core.htmx import render_form, render_page_or_fragment
-from app.records import queries, services, visits
+from app.core.htmx import render_form
+from app.records import services, visits
 from app.records.forms import WalkInForm
+from app.records.views._common import patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
 
 @bp.route("/")
 def patients():
-    term = request.args.get("q", "")[:80]
-    return render_page_or_fragment("records/reception/patients.html", "records/_patient_results.html",
-                                   term=term, results=queries.patients_search(term),
-                                   chart_endpoint="reception.records.patient")
+    return patient_search_page("records/reception/patients.html", chart_endpoint="reception.records.patient")
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import fcntl
 import hashlib
 import hmac
 import json
@@ -139,6 +140,9 @@ def checkpoint_append(checkpoint: Checkpoint, path: Path) -> None:
     line = checkpoint_line(checkpoint)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     try:
+        # Writers on this machine take turns (the torn-line check below reads, then writes); O_APPEND
+        # alone keeps whole lines on a local filesystem, not the check-then-write pair.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             line = b"\n" + line  # a line torn by a crash stays a (bad) line of its own, not a prefix of ours

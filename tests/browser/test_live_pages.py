@@ -44,6 +44,7 @@ def test_a_change_between_the_render_and_the_socket_is_still_fetched(new_page, l
     """The page is rendered showing "Booked"; the patient is checked in before its socket connects
     (so the socket never sees the event): the hello says the doctor's channel is stale."""
     from app.extensions import db
+    from app.core.actor import Actor
     from app.scheduling import services
 
     c = booked
@@ -55,7 +56,8 @@ def test_a_change_between_the_render_and_the_socket_is_still_fetched(new_page, l
         if re.search(r"/doctor/?$", doctor.url):
             expect(doctor.locator("#doctor-day li", has_text=c.patient_name)).to_contain_text("Booked")
             with app.app_context():
-                services.appointment_advance(actor=c.desk, appointment_id=c.appointment_id, action="check_in")
+                services.appointment_advance(actor=Actor.for_user(c.desk), appointment_id=c.appointment_id,
+                                             action="check_in")
                 db.session.commit()
         socket.connect_to_server()
 

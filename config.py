@@ -65,6 +65,7 @@ def from_environment() -> dict:
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         "CLINIC_NAME": _env("CLINIC_NAME", "MyAfya Clinic"),
+        "FHIR_MRN_SYSTEM": _env("FHIR_MRN_SYSTEM", "urn:myafya:mrn"),
         "IDLE_TIMEOUT_SECONDS": _int("IDLE_TIMEOUT_SECONDS", 15 * 60),
         "IDLE_WARNING_SECONDS": _int("IDLE_WARNING_SECONDS", 60),
         "SESSION_COOKIE_SECURE": production,

@@ -143,8 +143,22 @@ class Chart(dict):
 def chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None = None, purpose: str | None = None) -> Chart:
     """A patient's chart (`part`: one part of it), grouped by kind, newest first. Audited as a read
     ("chart.read", or "<part>.read") with the purpose it was allowed for."""
-    patient = patient_get(patient_id)
     action = "chart.read" if part is None else f"{part.value}.read"
+    return _chart_read(actor=actor, patient_id=patient_id, part=part, purpose=purpose, action=action)
+
+
+EXPORT_ACTION = "chart.export"
+
+
+def chart_export(*, actor: Actor, patient_id: int, purpose: str | None = None) -> tuple[Patient, Chart]:
+    """The whole chart to take away (the FHIR download): read through the same gate as the chart
+    page, but audited as its own action, so the trail tells a copy that left the clinic from a look."""
+    chart = _chart_read(actor=actor, patient_id=patient_id, part=None, purpose=purpose, action=EXPORT_ACTION)
+    return patient_get(patient_id), chart
+
+
+def _chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None, purpose: str | None, action: str) -> Chart:
+    patient = patient_get(patient_id)
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, purpose=purpose)
     kinds = list(EntryKind) if part is None else [kind for kind in EntryKind if kind.value == part.value]
     query = select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,

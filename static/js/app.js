@@ -61,6 +61,11 @@
     schedule(parseInt(body.dataset.idleTimeout, 10));
   }
   document.addEventListener("DOMContentLoaded", start);
+  // "Print summary" buttons (data-print) work only with JS, so CSS shows them only under html.js.
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) { window.print(); }
+  });
   // The server is unavailable (the database is down): a link or form followed with hx-boost shows the
   // 503 page, as it would without JavaScript, instead of nothing happening. Fragments stay as they are.
   document.addEventListener("htmx:beforeSwap", function (e) {

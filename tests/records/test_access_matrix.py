@@ -71,7 +71,10 @@ class Attempt:
 
 def _attempts() -> list[Attempt]:
     found = [Attempt("chart.read", None, False,
-                     lambda actor, pid, ids: services.chart_read(actor=actor, patient_id=pid))]
+                     lambda actor, pid, ids: services.chart_read(actor=actor, patient_id=pid)),
+             # the FHIR download: a read of the whole chart, audited as its own action
+             Attempt("chart.export", None, False,
+                     lambda actor, pid, ids: services.chart_export(actor=actor, patient_id=pid))]
     for part in ChartPart:
         found.append(Attempt(f"{part.value}.read", part, False,
                              lambda actor, pid, ids, part=part: services.chart_read(actor=actor, patient_id=pid,

@@ -1,10 +1,14 @@
 """View code the doctor's and the desk's pages share."""
 from __future__ import annotations
 
-from flask import request
+import json
 
+from flask import Response, current_app, request
+
+from app.core.clock import clock
 from app.core.htmx import render_page_or_fragment
-from app.records import queries
+from app.core.request_actor import current_actor
+from app.records import fhir, queries, services
 
 SEARCH_TERM_MAX = 80
 
@@ -15,3 +19,15 @@ def patient_search_page(page: str, *, chart_endpoint: str):
     term = request.args.get("q", "")[:SEARCH_TERM_MAX]
     return render_page_or_fragment(page, "records/_patient_results.html", term=term,
                                    results=queries.patients_search(term), chart_endpoint=chart_endpoint)
+
+
+def fhir_download(patient_id: int) -> Response:
+    """The chart as a FHIR R4 Bundle to save (the gate decides, as for the chart page, and audits it
+    as an export); never kept by a cache on the way."""
+    patient, chart = services.chart_export(actor=current_actor(), patient_id=patient_id)
+    bundle = fhir.chart_bundle(patient, chart, generated_at=clock.now(),
+                               mrn_system=current_app.config.get("FHIR_MRN_SYSTEM") or fhir.DEFAULT_MRN_SYSTEM)
+    response = Response(json.dumps(bundle, ensure_ascii=False), mimetype="application/fhir+json")
+    response.headers["Content-Disposition"] = f'attachment; filename="record-{patient.mrn}.fhir.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

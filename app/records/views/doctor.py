@@ -17,7 +17,7 @@ from app.core.transactions import refused
 from app.records import access, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
 from app.records.models import EntryKind, EntryStatus
-from app.records.views._common import patient_search_page
+from app.records.views._common import fhir_download, patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
@@ -61,6 +61,12 @@ def chart(patient_id: int):
     if not access.decide(actor=current_actor(), patient_id=patient_id).allowed:
         return _emergency_page(patient, EmergencyAccessForm(formdata=None))
     return _chart_page(patient)
+
+
+@bp.route("/<int:patient_id>/export.fhir.json")
+def export_fhir(patient_id: int):
+    _patient(patient_id)
+    return fhir_download(patient_id)
 
 
 @bp.route("/<int:patient_id>/emergency-access", methods=["POST"])

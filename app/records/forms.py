@@ -26,6 +26,7 @@ from wtforms.validators import (
 from app.core.forms import choices, date_of_birth_bounds, fits
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
 from app.records.models import EntryKind, Patient
+from app.records.vitals import SIGNS
 
 
 def _range(low, high):
@@ -63,16 +64,25 @@ class MedicationForm(FlaskForm):
     frequency = StringField(_l("How often"), validators=[Optional(), Length(max=60)])
 
 
+def _sign(name: str) -> list:
+    sign = SIGNS[name]
+    return [Optional(), _range(sign.low, sign.high)]
+
+
 class VitalsForm(FlaskForm):
-    systolic = IntegerField(_l("Systolic BP (mmHg)"), validators=[Optional(), _range(50, 260)])
-    diastolic = IntegerField(_l("Diastolic BP (mmHg)"), validators=[Optional(), _range(30, 160)])
-    pulse = IntegerField(_l("Pulse (/min)"), validators=[Optional(), _range(20, 250)])
-    temperature_c = DecimalField(_l("Temperature (°C)"), places=1, validators=[Optional(), _range(30, 44)])
-    spo2 = IntegerField(_l("SpO₂ (%)"), validators=[Optional(), _range(50, 100)])
-    weight_kg = DecimalField(_l("Weight (kg)"), places=1, validators=[Optional(), _range(0.3, 400)])
+    """Every field optional (a blank is simply not recorded), each refused outside its human range
+    (app/records/vitals.py; the service refuses the same ranges for a post the form never saw)."""
+
+    systolic = IntegerField(_l("Systolic BP (mmHg)"), validators=_sign("systolic"))
+    diastolic = IntegerField(_l("Diastolic BP (mmHg)"), validators=_sign("diastolic"))
+    pulse = IntegerField(_l("Pulse (/min)"), validators=_sign("pulse"))
+    temperature_c = DecimalField(_l("Temperature (°C)"), places=1, validators=_sign("temperature_c"))
+    spo2 = IntegerField(_l("SpO₂ (%)"), validators=_sign("spo2"))
+    weight_kg = DecimalField(_l("Weight (kg)"), places=1, validators=_sign("weight_kg"))
+    height_cm = IntegerField(_l("Height (cm)"), validators=_sign("height_cm"))
 
     def content(self) -> dict:
-        return {name: (float(f.data) if f.data is not None and name in ("temperature_c", "weight_kg") else f.data)
+        return {name: (float(f.data) if isinstance(f.data, Decimal) else f.data)
                 for name, f in self._fields.items() if name != "csrf_token"}
 
 

@@ -21,11 +21,7 @@ from app.extensions import db
 from app.records import access
 from app.records.access import AccessDecision, ChartPart
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
-
-VITAL_RANGES = {  # plausible human ranges: outside them is a typo, not a reading
-    "systolic": (50, 260), "diastolic": (30, 160), "pulse": (20, 250), "temperature_c": (30.0, 44.0),
-    "respiratory_rate": (4, 60), "spo2": (50, 100), "weight_kg": (0.3, 400.0), "height_cm": (20, 250),
-}
+from app.records.vitals import SIGNS, VITAL_RANGES
 
 
 def mrn_for(patient_id: int) -> str:
@@ -189,9 +185,9 @@ def _validate(kind: EntryKind, content: dict) -> dict:
                 number = float(value)
             except (TypeError, ValueError):
                 raise DomainError(_("Enter a number."), field=name) from None
-            if not low <= number <= high:
+            if not low <= number <= high:  # NaN and infinities too: they compare false
                 raise DomainError(_("Expected between %(low)s and %(high)s.", low=low, high=high), field=name)
-            clean[name] = value
+            clean[name] = SIGNS[name].clean(number)
         if not clean:
             raise DomainError(_("Record at least one measurement."))
         return clean

@@ -27,6 +27,7 @@ PATIENT_MODULES = (
     "app/accounts/forms.py", "app/accounts/models.py", "app/accounts/passwords.py", "app/accounts/services.py",
     "app/accounts/views/public.py", "app/core/error_pages.py", "app/core/forms.py", "app/core/outage.py",
     "app/core/templating.py", "app/core/transactions.py", "app/records/models.py", "app/records/services.py",
+    "app/records/trends.py", "app/records/vitals.py",
     "app/scheduling/forms.py", "app/scheduling/models.py", "app/scheduling/notices.py",
     "app/scheduling/services.py", "app/scheduling/tasks.py", "app/scheduling/views/booking.py",
     "app/scheduling/views/patient.py",

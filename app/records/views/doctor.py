@@ -17,6 +17,7 @@ from app.core.transactions import refused
 from app.records import access, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
 from app.records.models import EntryKind, EntryStatus
+from app.records.trends import vitals_trends
 from app.records.views._common import fhir_download, patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
@@ -46,7 +47,8 @@ def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None
     forms = forms or {}
     all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in EntryKind}
     return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
-                       open_kind=open_kind, status=status, grant=chart.access.grant)
+                       open_kind=open_kind, status=status, grant=chart.access.grant,
+                       vital_trends=vitals_trends(chart[EntryKind.VITALS]))
 
 
 def _emergency_page(patient, form, *, status: int = 200):

@@ -6,6 +6,8 @@ from flask_login import current_user
 
 from app.core.request_actor import current_actor
 from app.records import services
+from app.records.models import EntryKind
+from app.records.trends import vitals_trends
 from app.records.views._common import fhir_download
 
 bp = Blueprint("records", __name__, url_prefix="/record")
@@ -15,7 +17,8 @@ bp = Blueprint("records", __name__, url_prefix="/record")
 def my_record():
     patient = services.patient_for_user(current_user.id)
     chart = services.chart_read(actor=current_actor(), patient_id=patient.id) if patient else None
-    return render_template("records/patient/record.html", patient=patient, chart=chart)
+    return render_template("records/patient/record.html", patient=patient, chart=chart,
+                           vital_trends=vitals_trends(chart[EntryKind.VITALS]) if chart else [])
 
 
 @bp.route("/export.fhir.json")

@@ -22,7 +22,7 @@ NAVIGATION = {
     "pharmacist": [("pharmacy.home", _l("Dispensing"))],
     "reception": [("reception.home", _l("Front desk")), ("reception.records.patients", _l("Patients"))],
     "admin": [("admin.home", _l("Clinic")), ("admin.accounts.users", _l("People")),
-              ("admin.scheduling.doctors", _l("Doctors")), ("admin.accounts.audit", _l("Audit")),
+              ("admin.scheduling.doctors", _l("Doctors")), ("admin.audit.trail", _l("Audit")),
               ("admin.notifications.outbox", _l("Outbox"))],
 }
 

@@ -30,7 +30,7 @@ PATIENT_MODULES = (
     "app/records/trends.py", "app/records/vitals.py",
     "app/scheduling/forms.py", "app/scheduling/models.py", "app/scheduling/notices.py",
     "app/scheduling/services.py", "app/scheduling/tasks.py", "app/scheduling/views/booking.py",
-    "app/scheduling/views/patient.py",
+    "app/scheduling/views/patient.py", "app/audit/actions.py", "app/records/audit_names.py",
 )
 
 

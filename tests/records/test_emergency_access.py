@@ -325,7 +325,7 @@ def test_the_administrator_reviews_emergency_access(app, doctor, patient, care, 
     with app.app_context():
         expected = [str(r.seq) for r in reversed(rows()) if r.reason == "emergency"]
         assert len(expected) == 2 and listed == expected
-    assert "chart.emergency_access" in body and WHY[:40] in body
+    assert "Opened the record in an emergency" in body and WHY[:40] in body
     assert 'name="emergency" value="1" checked' in body
     fragment = admin.get(f"/admin/people/audit?emergency=1&patient={seen.id}", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True)

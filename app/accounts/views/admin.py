@@ -95,14 +95,3 @@ def end_sessions(user_id: int):
         abort(400)
     return _act(user_id, lambda: services.account_sessions_end(user_id=user_id),
                 _("Every session of this account was ended."))
-
-
-@bp.route("/audit")
-def audit():
-    from app.audit.queries import audit_recent
-
-    patient_id = request.args.get("patient", type=int)
-    emergency = request.args.get("emergency") == "1"  # only rows made under emergency access, to review them
-    return render_page_or_fragment("accounts/admin/audit.html", "accounts/admin/_audit_rows.html",
-                                   events=audit_recent(patient_id=patient_id, emergency=emergency),
-                                   patient_id=patient_id, emergency=emergency)

@@ -1,16 +1,20 @@
-"""The patient's own record: what the clinic holds about them."""
+"""The patient's own record: what the clinic holds about them, and who looked at it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
+from app.audit.queries import chart_accesses
 from app.core.request_actor import current_actor
 from app.records import services
+from app.records.audit_names import audit_lines
 from app.records.models import EntryKind
 from app.records.trends import vitals_trends
 from app.records.views._common import fhir_download
 
 bp = Blueprint("records", __name__, url_prefix="/record")
+
+MAX_PAGE = 10_000
 
 
 @bp.route("/")
@@ -27,3 +31,17 @@ def export_fhir():
     if patient is None:
         abort(404)
     return fhir_download(patient.id)
+
+
+@bp.route("/access")
+def who_looked():
+    """Every access to the patient's chart but their own, from the audit trail. Reading the trail
+    is not reading the chart: this page shows who, when and what, never clinical content, so it
+    writes no chart.read row."""
+    patient = services.patient_for_user(current_user.id)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    lines, older = [], False
+    if patient is not None:
+        events, older = chart_accesses(patient_id=patient.id, leave_out_user_id=current_user.id, page=page)
+        lines = audit_lines(events, with_patients=False)
+    return render_template("records/patient/access.html", patient=patient, lines=lines, page=page, older=older)

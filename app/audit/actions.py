@@ -1,0 +1,57 @@
+"""What an audit row's action means, in plain words for the people who read the trail (a patient
+reading who looked at their record, an administrator reviewing). The trail stores short codes
+("allergy.create", "chart.emergency_access"); a code no phrase knows falls back to its family
+(".read" is a look, ".create" an addition) and then to the code itself, so a new action is never
+hidden, only less well worded until it gets its phrase."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+PHRASES = {
+    "chart.read": _l("Opened the record"),
+    "chart.emergency_access": _l("Opened the record in an emergency"),
+    "access.denied": _l("Was refused access"),
+    "audit.export": _l("Exported the audit trail"),
+    "allergy.read": _l("Looked at allergies"),
+    "problem.read": _l("Looked at conditions"),
+    "medication.read": _l("Looked at medicines"),
+    "vitals.read": _l("Looked at vital signs"),
+    "note.read": _l("Looked at notes"),
+    "history.read": _l("Looked at past history"),
+    "allergy.create": _l("Added an allergy"),
+    "problem.create": _l("Added a condition"),
+    "medication.create": _l("Added a medicine"),
+    "vitals.create": _l("Recorded vital signs"),
+    "note.create": _l("Wrote a note"),
+    "history.update": _l("Updated past history"),
+    "appointment.create": _l("Booked an appointment"),
+    "appointment.cancel": _l("Cancelled an appointment"),
+    "appointment.move": _l("Moved an appointment"),
+    "appointment.check_in": _l("Checked in for an appointment"),
+    "appointment.start": _l("Started a consultation"),
+    "appointment.complete": _l("Completed a consultation"),
+    "appointment.no_show": _l("Marked an appointment as missed"),
+    "appointment.reason.read": _l("Read the reason for a visit"),
+}
+STATUS_PHRASES = {
+    "active": _l("Marked an entry as current again"),
+    "resolved": _l("Marked an entry as resolved"),
+    "entered_in_error": _l("Marked an entry as entered in error"),
+}
+FAMILY_PHRASES = {
+    "read": _l("Looked at the record"),
+    "create": _l("Added to the record"),
+    "update": _l("Changed the record"),
+}
+
+
+def action_phrase(action: str) -> str:
+    """A short phrase for `action`, in the reader's language."""
+    if action in PHRASES:
+        return str(PHRASES[action])
+    family, _, verb = action.rpartition(".")
+    if verb in STATUS_PHRASES and family:
+        return str(STATUS_PHRASES[verb])
+    if verb in FAMILY_PHRASES and family:
+        return str(FAMILY_PHRASES[verb])
+    return action

@@ -27,6 +27,7 @@ from sqlalchemy import event, select
 from tests.conftest import PASSWORD
 from tests.core.apps import another_app
 from tests.core.own_postgres import CLINIC, free_port, own_postgres, pg_app, seed_clinic  # noqa: F401 (fixtures)
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -296,12 +297,7 @@ def served(app, pg_app, own_postgres, redis_url, tmp_path):
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.1)
     yield base, log
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
 
 
 def _wait_for(condition, timeout: float, what: str) -> None:

@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.perf.page_weight import DEMO_HOMES, DEMO_PASSWORD  # noqa: E402
+from tests.processes import stop  # noqa: E402
 
 BUDGET_MS = 1500
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 50_000, "uploadThroughput": 50_000}
@@ -195,12 +196,7 @@ def demo_server(database_url: str | None = None):
                 raise
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def main(argv: list[str] | None = None) -> int:

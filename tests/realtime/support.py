@@ -14,6 +14,7 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from tests.conftest import PASSWORD
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,12 +52,7 @@ def gunicorn(env: dict, count: int = 1):
         yield servers
     finally:
         for process, _ in servers:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def sign_in(base: str, email: str) -> requests.Session:

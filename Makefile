@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight bench-cold bench translations
+.PHONY: run test services chromium install clean bench-weight bench-cold bench bench-chart translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-cold: install chromium
 
 bench: install services
 	$(BIN)/python tests/perf/load.py
+
+bench-chart: install services
+	$(BIN)/python tests/perf/chart_load.py
 
 # After adding or changing strings: refresh the catalogues, then translate what is new (empty or
 # "fuzzy") in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts.

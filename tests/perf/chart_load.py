@@ -1,0 +1,139 @@
+"""Open-loop load test of the doctor's chart for a patient with five years of history.
+
+    make bench-chart      (or: .venv/bin/python tests/perf/chart_load.py --rate 50 --seconds 20)
+
+Seeds the demo, then gives one of doctor@demo.test's patients five years of monthly visits (vitals
+and a note each, plus allergies, problems and medicines: several hundred encrypted entries), starts
+gunicorn as the Procfile does and asks for that chart at a fixed arrival rate. Every request is a
+real, audited chart read. Budget: p95 under 100 ms at 50 requests/s, the page under 30 KB gzipped.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server  # noqa: E402
+from tests.processes import stop  # noqa: E402
+
+YEARS = 5
+
+
+def prepare(db_url: str) -> int:
+    """The demo plus a long chart; returns that patient's id."""
+    from app import create_app
+    from app.core.actor import Actor
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head(db_url)
+    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.accounts.models import User
+        from app.core.clock import clock
+        from app.demo import seed_demo
+        from app.extensions import db
+        from app.records.models import EntryKind
+        from app.records.services import entry_add, patient_create
+        from app.scheduling.models import Appointment, AppointmentStatus
+
+        seed_demo()
+        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
+        patient = patient_create(given_name="Long", family_name="History", phone="+254700999999")
+        now = clock.now().replace(microsecond=0)
+        last = now - dt.timedelta(days=20)
+        db.session.add(Appointment(doctor_id=doctor.id, patient_id=patient.id, starts_at=last,
+                                   ends_at=last + dt.timedelta(minutes=20), status=AppointmentStatus.COMPLETED.value,
+                                   reminder_stage=2, created_at=last - dt.timedelta(days=3)))
+        system = Actor.system("bench")
+        for kind, content in ((EntryKind.ALLERGY, {"substance": "Penicillin", "severity": "severe"}),
+                              (EntryKind.PROBLEM, {"condition": "Type 2 diabetes", "onset": "2019"}),
+                              (EntryKind.MEDICATION, {"drug": "Metformin", "dose": "500 mg", "frequency": "twice daily"})):
+            entry_add(actor=system, patient_id=patient.id, kind=kind, content=content, recorded_by_id=doctor.id)
+        for month in range(YEARS * 12):
+            at = now - dt.timedelta(days=30 * month)
+            for _ in range(2):  # a visit and a review each month
+                entry_add(actor=system, patient_id=patient.id, kind=EntryKind.VITALS, recorded_at=at,
+                          content={"systolic": 120 + month % 15, "diastolic": 80, "pulse": 60 + month % 20,
+                                   "temperature_c": 36.8, "weight_kg": 70.0 + month % 5, "spo2": 97},
+                          recorded_by_id=doctor.id)
+                entry_add(actor=system, patient_id=patient.id, kind=EntryKind.NOTE, recorded_at=at,
+                          content={"text": "Seen for review; sugars steady, feet checked, continue as before. " * 3},
+                          recorded_by_id=doctor.id)
+        db.session.commit()
+        return patient.id
+
+
+async def bench_chart(base: str, rate: float, seconds: float, patient_id: int) -> Recorder:
+    record = Recorder("doctor's chart")
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(10)]
+    try:
+        for session in sessions:
+            await sign_in(session, base, "doctor@demo.test")
+
+        async def one(i: int, scheduled: float) -> None:
+            loop = asyncio.get_running_loop()
+            async with sessions[i % len(sessions)].get(f"{base}/doctor/patients/{patient_id}",
+                                                       headers={"Accept-Encoding": "gzip"}) as response:
+                await response.read()
+                record.add(loop.time() - scheduled, response.status, int(response.headers.get("Content-Length", 0)))
+
+        await open_loop(rate, seconds, one)
+    finally:
+        for session in sessions:
+            await session.close()
+    return record
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    name = f"myafya_chart_bench_{os.getpid()}"
+    db_url = f"{PG}/{name}"
+    psql(f"CREATE DATABASE {name}")
+    server = None
+    try:
+        patient_id = prepare(db_url)
+        port = free_port()
+        server = start_server(db_url, port)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2)
+                break
+            except Exception:
+                time.sleep(0.2)
+        chart = asyncio.run(bench_chart(base, args.rate, args.seconds, patient_id))
+    finally:
+        if server is not None:
+            stop(server)
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print(chart.line())
+    print(f"{'':<22} page gzipped: max {max(chart.sizes or [0])} B")
+    failures = []
+    if chart.pct(.95) >= 100:
+        failures.append("chart p95 >= 100 ms")
+    if max(chart.sizes or [0]) >= 30 * 1024:
+        failures.append("chart >= 30 KB gzipped")
+    if chart.errors:
+        failures.append("errors")
+    print("budgets met" if not failures else "BUDGETS MISSED: " + ", ".join(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

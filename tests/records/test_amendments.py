@@ -97,6 +97,10 @@ def test_a_second_amendment_adds_a_third_version_and_history_lists_all_in_order(
     assert [history.index(word) for word in ("Ampicillin", "Amoxicillin", "Penicillin")] == \
         sorted(history.index(word) for word in ("Ampicillin", "Amoxicillin", "Penicillin"))
     assert re.findall(r"Version (\d)", history) == ["3", "2", "1"]
+    # with JS on, the list alone is loaded into the entry's "More" disclosure
+    fragment = browser.get(url(patient, f"/entries/{entry_id}/history"), headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert "<html" not in body and re.findall(r"Version (\d)", body) == ["3", "2", "1"]
 
 
 def test_amend_needs_a_reason_and_valid_content(app, chart):

@@ -89,6 +89,10 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
         "admin.accounts.end_sessions": ({"user_id": other.id}, {}),
         "doctor.records.entry_add": ({"patient_id": patient.id, "kind": "note"}, {"text": "Seen today; doing well."}),
         "doctor.records.entry_status": ({"patient_id": patient.id, "entry_id": entry_id}, {"status": "resolved"}),
+        "doctor.records.entry_amend": ({"patient_id": patient.id, "entry_id": entry_id},
+                                       {"substance": "Amoxicillin", "severity": "severe", "reason": "Misread."}),
+        "doctor.records.entered_in_error": ({"patient_id": patient.id, "entry_id": entry_id},
+                                            {"reason": "Wrong patient."}),
     }
 
 
@@ -97,7 +101,8 @@ KNOWN_ENDPOINTS = ("accounts.login", "accounts.logout", "accounts.switch_user", 
                    "accounts.change_password", "accounts.account", "accounts.language", "admin.accounts.invite",
                    "admin.accounts.person",
                    "admin.accounts.deactivate", "admin.accounts.reactivate", "admin.accounts.end_sessions",
-                   "doctor.records.entry_add", "doctor.records.entry_status", "admin.notifications.retry",
+                   "doctor.records.entry_add", "doctor.records.entry_status", "doctor.records.entry_amend",
+                   "doctor.records.entered_in_error", "admin.notifications.retry",
                    "admin.notifications.dismiss")
 
 

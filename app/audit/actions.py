@@ -42,6 +42,7 @@ FAMILY_PHRASES = {
     "read": _l("Looked at the record"),
     "create": _l("Added to the record"),
     "update": _l("Changed the record"),
+    "amend": _l("Corrected an entry in the record"),
 }
 
 

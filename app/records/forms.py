@@ -25,7 +25,7 @@ from wtforms.validators import (
 
 from app.core.forms import choices, date_of_birth_bounds, fits
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
-from app.records.models import EntryKind, Patient
+from app.records.models import REASON_MAX, EntryKind, Patient
 from app.records.vitals import SIGNS
 
 
@@ -100,9 +100,11 @@ ENTRY_FORMS = {
 
 
 def form_content(form) -> dict:
-    if hasattr(form, "content"):
-        return form.content()
-    return {name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+    """What the form says about the entry (not its CSRF token, nor an amendment's reason)."""
+    content = form.content() if hasattr(form, "content") else {
+        name: f.data for name, f in form._fields.items() if name != "csrf_token"}
+    content.pop("reason", None)
+    return content
 
 
 def _strip(value):
@@ -134,3 +136,18 @@ class WalkInForm(FlaskForm):
                       choices=choices([("", "—"), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]),
                       validators=[Optional()])
     national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])
+
+
+def _reason_field(label):
+    return TextAreaField(label, filters=[_strip], validators=[
+        DataRequired(_l("Say why.")), Length(max=REASON_MAX, message=_l("Write at most %(max)d characters."))])
+
+
+def amend_form(kind: EntryKind):
+    """The kind's entry form plus the required reason for the change."""
+    return type(f"Amend{ENTRY_FORMS[kind].__name__}", (ENTRY_FORMS[kind],),
+                {"reason": _reason_field(_l("Why are you changing it?"))})
+
+
+class EnteredInErrorForm(FlaskForm):
+    reason = _reason_field(_l("Why was it entered in error?"))

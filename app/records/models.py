@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -85,6 +85,12 @@ class ClinicalEntry(Base):
 
     patient: Mapped[Patient] = relationship(back_populates="entries")
     recorded_by = relationship("User")
+    versions: Mapped[list["ClinicalEntryVersion"]] = relationship(
+        back_populates="entry", order_by="ClinicalEntryVersion.number.desc()", passive_deletes=True)
+
+    @property
+    def latest_version(self) -> "ClinicalEntryVersion | None":
+        return self.versions[0] if self.versions else None
 
     def may_become(self, status: EntryStatus) -> bool:
         """The allowed changes: an active entry is resolved (if its kind can end) or struck out as
@@ -95,3 +101,31 @@ class ClinicalEntry(Base):
             status == EntryStatus.RESOLVED and EntryKind(self.kind) in RESOLVABLE_KINDS)
 
     __table_args__ = (Index("ix_clinical_entries_patient_kind", "patient_id", "kind", "recorded_at"),)
+
+
+REASON_MAX = 1000  # why an entry was amended or struck out
+
+
+class ClinicalEntryVersion(Base):
+    """Append-only history of an entry: each amendment or change of status adds a row holding the
+    entry as it then stood, who changed it, when and why. The entry row keeps the current state (so
+    the chart, the trends and the export read one row per entry, unchanged); version 1, the entry as
+    first recorded, is copied in the first time it changes, so history is complete without a row per
+    entry that never changed."""
+
+    __tablename__ = "clinical_entry_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("clinical_entries.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    content: Mapped[dict] = mapped_column(EncryptedJSON)
+    status: Mapped[str] = mapped_column(String(20))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Free text written about a patient: clinical until proven otherwise, so encrypted.
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+
+    entry: Mapped[ClinicalEntry] = relationship(back_populates="versions")
+    changed_by = relationship("User")
+
+    __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_clinical_entry_versions_entry_number"),)

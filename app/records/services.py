@@ -20,7 +20,7 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.records import access
 from app.records.access import AccessDecision, ChartPart
-from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
+from app.records.models import REASON_MAX, ClinicalEntry, ClinicalEntryVersion, EntryKind, EntryStatus, Patient
 from app.records.vitals import SIGNS, VITAL_RANGES
 
 
@@ -157,12 +157,13 @@ def _chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None, purpos
     patient = patient_get(patient_id)
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, purpose=purpose)
     kinds = list(EntryKind) if part is None else [kind for kind in EntryKind if kind.value == part.value]
-    query = select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id,
-                                        ClinicalEntry.status != EntryStatus.ENTERED_IN_ERROR.value)
+    # Entries entered in error stay on the chart, struck through with their reason (the export leaves them out).
+    query = select(ClinicalEntry).where(ClinicalEntry.patient_id == patient_id)
     if part is not None:
         query = query.where(ClinicalEntry.kind.in_([kind.value for kind in kinds]))
     entries = db.session.execute(
-        query.order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by))
+        query.order_by(ClinicalEntry.recorded_at.desc()).options(selectinload(ClinicalEntry.recorded_by),
+                                                          selectinload(ClinicalEntry.versions))
     ).scalars().all() if kinds else []
     audit_access(actor=actor, patient_id=patient_id, action=action, reason=decision.reason)
     chart = Chart({kind: [] for kind in kinds}, access=decision,
@@ -217,24 +218,108 @@ def entry_add(*, actor: Actor, patient_id: int, kind: EntryKind, content: dict, 
     return entry
 
 
-def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: EntryStatus,
-                     purpose: str | None = None) -> ClinicalEntry:
+def _entry_to_change(*, actor: Actor, patient_id: int, entry_id: int, verb: str, write: bool,
+                     purpose: str | None) -> tuple[ClinicalEntry, AccessDecision, str]:
+    """The entry, the gate's decision and the action to audit. The gate is asked before "no such
+    entry": who may not see this chart learns nothing about its entries."""
     patient_get(patient_id)
     entry = db.session.execute(
         select(ClinicalEntry).where(ClinicalEntry.id == entry_id, ClinicalEntry.patient_id == patient_id)
     ).scalar_one_or_none()
-    # Asked before "no such entry": who may not write to this chart learns nothing about its entries.
     part = ChartPart(entry.kind) if entry is not None else None
-    action = f"{entry.kind if entry is not None else 'entry'}.{status.value}"
-    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=True, purpose=purpose)
+    action = f"{entry.kind if entry is not None else 'entry'}.{verb}"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=write, purpose=purpose)
     if entry is None:
         raise NotFound(_("No such entry in this chart."))
+    return entry, decision, action
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str | None:
+    reason = (reason or "").strip() or None
+    if reason is None and required:
+        raise DomainError(_("Say why."), field="reason")
+    if reason is not None and len(reason) > REASON_MAX:
+        raise DomainError(_("Write at most %(max)d characters.", max=REASON_MAX), field="reason")
+    return reason
+
+
+def _keep_original(entry: ClinicalEntry) -> None:
+    """Version 1, the entry as first recorded, copied into its history before its first change."""
+    if entry.versions:
+        return
+    db.session.add(ClinicalEntryVersion(entry=entry, number=1, content=dict(entry.content),
+                                        status=entry.status, changed_by_id=entry.recorded_by_id,
+                                        changed_at=entry.recorded_at))
+    db.session.flush()
+    db.session.expire(entry, ["versions"])
+
+
+def _keep_version(*, entry: ClinicalEntry, actor: Actor, reason: str | None) -> None:
+    """Append the entry as it now stands, who changed it and why. Versions are only ever added."""
+    number = max(version.number for version in entry.versions) + 1
+    db.session.add(ClinicalEntryVersion(entry=entry, number=number, content=dict(entry.content),
+                                        status=entry.status, changed_by_id=actor.user_id, reason=reason))
+    db.session.flush()
+    db.session.expire(entry, ["versions"])
+
+
+def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: EntryStatus,
+                     reason: str | None = None, purpose: str | None = None) -> ClinicalEntry:
+    """Resolve an entry, or strike it out as entered in error (which needs a reason). Nothing is
+    deleted: the entry stays on the chart, struck through, and its history keeps who, when and why."""
+    entry, decision, action = _entry_to_change(actor=actor, patient_id=patient_id, entry_id=entry_id,
+                                               verb=status.value, write=True, purpose=purpose)
     if not entry.may_become(status):
         raise DomainError(_("This entry cannot be changed that way."))
+    reason = _clean_reason(reason, required=status == EntryStatus.ENTERED_IN_ERROR)
+    _keep_original(entry)
     entry.status = status.value
+    _keep_version(entry=entry, actor=actor, reason=reason)
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
                  reason=decision.reason)
     return entry
+
+
+def entry_amend(*, actor: Actor, patient_id: int, entry_id: int, content: dict, reason: str | None,
+                purpose: str | None = None) -> ClinicalEntry:
+    """Correct what an entry says. The entry shows the new content; every earlier version stays in
+    its history with who changed it, when and why (the reason is required)."""
+    entry, decision, action = _entry_to_change(actor=actor, patient_id=patient_id, entry_id=entry_id,
+                                               verb="amend", write=True, purpose=purpose)
+    if entry.status == EntryStatus.ENTERED_IN_ERROR.value:
+        raise DomainError(_("An entry entered in error cannot be amended: add a new one."))
+    content = _validate(EntryKind(entry.kind), content)
+    reason = _clean_reason(reason, required=True)
+    _keep_original(entry)
+    entry.content = content
+    _keep_version(entry=entry, actor=actor, reason=reason)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
+                 reason=decision.reason)
+    return entry
+
+
+def entry_get(*, actor: Actor, patient_id: int, entry_id: int, purpose: str | None = None) -> ClinicalEntry:
+    """One entry, to show before changing it (the amend form, the "entered in error" confirmation):
+    a read of that part of the chart, audited as one."""
+    entry, decision, action = _entry_to_change(actor=actor, patient_id=patient_id, entry_id=entry_id,
+                                               verb="read", write=False, purpose=purpose)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
+                 reason=decision.reason)
+    return entry
+
+
+def entry_history(*, actor: Actor, patient_id: int, entry_id: int,
+                  purpose: str | None = None) -> tuple[ClinicalEntry, list[ClinicalEntryVersion]]:
+    """An entry and its versions, newest first (one version when it never changed): a chart read,
+    audited as "<kind>.history.read"."""
+    entry, decision, action = _entry_to_change(actor=actor, patient_id=patient_id, entry_id=entry_id,
+                                               verb="history.read", write=False, purpose=purpose)
+    versions = list(entry.versions) or [ClinicalEntryVersion(
+        number=1, content=entry.content, status=entry.status, changed_by_id=entry.recorded_by_id,
+        changed_by=entry.recorded_by, changed_at=entry.recorded_at)]
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
+                 reason=decision.reason)
+    return entry, versions
 
 
 def history_update(*, actor: Actor, patient_id: int, history: str, purpose: str | None = None) -> Patient:

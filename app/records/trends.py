@@ -70,7 +70,9 @@ class Trend:
 
 def _readings(entries) -> list[dict]:
     """The readings' contents, oldest first (the chart lists entries newest first)."""
-    return [entry.content for entry in sorted(entries, key=lambda entry: entry.recorded_at)]
+    # The chart keeps entries entered in error (struck through); a trend never draws them.
+    return [entry.content for entry in sorted(entries, key=lambda entry: entry.recorded_at)
+            if entry.status != "entered_in_error"]
 
 
 def _values(readings: list[dict], name: str) -> list[float]:
@@ -125,7 +127,7 @@ def _apart(low_y: float, high_y: float, gap: float = 11) -> tuple[float, float]:
 
 def vitals_trends(entries, *, limit: int = SERIES_LIMIT) -> list[Trend]:
     """One trend per sign that has readings, from the chart's vitals entries (already read through
-    the records gate, entries entered in error left out there); each capped to its latest `limit`."""
+    the records gate; entries entered in error are left out here); each capped to its latest `limit`."""
     readings = _readings(entries)
     trends = []
     systolic = [r for r in readings if r.get("systolic") not in (None, "") and r.get("diastolic") not in (None, "")]

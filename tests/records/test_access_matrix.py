@@ -16,7 +16,7 @@ from app.core.clock import clock
 from app.extensions import db
 from app.records import access, services
 from app.records.access import ChartAccessDenied, ChartPart, Purpose
-from app.records.models import RESOLVABLE_KINDS, ClinicalEntry, EntryKind, EntryStatus, Patient
+from app.records.models import RESOLVABLE_KINDS, ClinicalEntry, ClinicalEntryVersion, EntryKind, EntryStatus, Patient
 from app.scheduling.models import Appointment, AppointmentStatus
 from tests.conftest import SET_UP
 
@@ -83,10 +83,18 @@ def _attempts() -> list[Attempt]:
         found.append(Attempt(f"{kind.value}.create", ChartPart.of(kind), True,
                              lambda actor, pid, ids, kind=kind: services.entry_add(
                                  actor=actor, patient_id=pid, kind=kind, content=CONTENT[kind])))
+        found.append(Attempt(f"{kind.value}.amend", ChartPart.of(kind), True,
+                             lambda actor, pid, ids, kind=kind: services.entry_amend(
+                                 actor=actor, patient_id=pid, entry_id=ids[kind], content=CONTENT[kind],
+                                 reason="Corrected.")))
+        found.append(Attempt(f"{kind.value}.history.read", ChartPart.of(kind), False,
+                             lambda actor, pid, ids, kind=kind: services.entry_history(
+                                 actor=actor, patient_id=pid, entry_id=ids[kind])))
+        # last: an entry struck out can no longer be amended
         change = EntryStatus.RESOLVED if kind in RESOLVABLE_KINDS else EntryStatus.ENTERED_IN_ERROR
         found.append(Attempt(f"{kind.value}.{change.value}", ChartPart.of(kind), True,
                              lambda actor, pid, ids, kind=kind, change=change: services.entry_set_status(
-                                 actor=actor, patient_id=pid, entry_id=ids[kind], status=change)))
+                                 actor=actor, patient_id=pid, entry_id=ids[kind], status=change, reason="Wrong chart.")))
     found.append(Attempt("history.update", ChartPart.HISTORY, True,
                          lambda actor, pid, ids: services.history_update(actor=actor, patient_id=pid,
                                                                          history="Appendectomy 2004")))
@@ -97,9 +105,12 @@ ATTEMPTS = _attempts()
 
 
 def _chart_state(patient_id: int) -> tuple:
-    """What a write could have changed: the entries and their statuses, and the history."""
-    entries = db.session.execute(select(ClinicalEntry.id, ClinicalEntry.status)
-                                 .where(ClinicalEntry.patient_id == patient_id).order_by(ClinicalEntry.id)).all()
+    """What a write could have changed: the entries, their statuses and versions, and the history."""
+    entries = db.session.execute(
+        select(ClinicalEntry.id, ClinicalEntry.status, func.count(ClinicalEntryVersion.id))
+        .outerjoin(ClinicalEntryVersion, ClinicalEntryVersion.entry_id == ClinicalEntry.id)
+        .where(ClinicalEntry.patient_id == patient_id).group_by(ClinicalEntry.id, ClinicalEntry.status)
+        .order_by(ClinicalEntry.id)).all()
     history = db.session.execute(select(Patient.history).where(Patient.id == patient_id)
                                  .execution_options(populate_existing=True)).scalar_one()
     return tuple(entries), history

@@ -195,7 +195,7 @@ def test_while_the_grant_lasts_writes_are_audited_as_emergency(app, doctor, pati
         (created,) = rows(action="note.create")
         assert (created.reason, created.reason_detail, created.actor_user_id) == ("emergency", WHY, user.id)
         entry_id = int(created.target.split(":")[1])
-    response = browser.post(f"{chart_url(patient)}/entries/{entry_id}/status", {"status": "entered_in_error"},
+    response = browser.post(f"{chart_url(patient)}/entries/{entry_id}/status", {"status": "entered_in_error", "reason": "Wrong patient."},
                             page=chart_url(patient))
     assert response.status_code == 303
     with app.app_context():

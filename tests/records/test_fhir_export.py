@@ -63,7 +63,7 @@ def charted(app, make_patient, make_user):
         services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=ids["Amoxicillin"],
                                   status=EntryStatus.RESOLVED)
         services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=ids["Typo-cillin"],
-                                  status=EntryStatus.ENTERED_IN_ERROR)
+                                  status=EntryStatus.ENTERED_IN_ERROR, reason="Typo.")
         db.session.commit()
     return patient, account, keeper
 

@@ -132,14 +132,16 @@ def test_a_chart_read_is_audited_in_its_own_transaction_or_not_at_all(app_ctx, m
         ("chart.read", "emergency", "unconscious on arrival", None)
 
 
-def test_entries_entered_in_error_leave_the_chart_but_the_change_is_audited(app_ctx):
+def test_entries_entered_in_error_stay_on_the_chart_and_the_change_is_audited(app_ctx):
     patient = services.patient_create(given_name="Amani", family_name="Otieno")
     entry = services.entry_add(actor=SET_UP, patient_id=patient.id, kind=EntryKind.ALLERGY, content={"substance": "Latex"},
                                recorded_by_id=None)
     db.session.commit()
-    services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=EntryStatus.ENTERED_IN_ERROR)
+    services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id,
+                              status=EntryStatus.ENTERED_IN_ERROR, reason="Wrong patient.")
     db.session.commit()
-    assert services.chart_read(actor=SET_UP, patient_id=patient.id)[EntryKind.ALLERGY] == []
+    [kept] = services.chart_read(actor=SET_UP, patient_id=patient.id)[EntryKind.ALLERGY]
+    assert (kept.id, kept.status, kept.latest_version.reason) == (entry.id, "entered_in_error", "Wrong patient.")
     db.session.commit()
     assert [r.action for r in audit_rows(patient.id)] == ["allergy.create", "allergy.entered_in_error", "chart.read"]
 
@@ -186,7 +188,7 @@ def test_which_entries_may_be_resolved_or_struck_out_is_the_services_rule(app_ct
     db.session.commit()
     assert entry.may_become(to) is allowed
     if allowed:
-        services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=to)
+        services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=to, reason="Wrong chart.")
     else:
         with pytest.raises(DomainError):
             services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entry.id, status=to)

@@ -75,7 +75,7 @@ def test_entered_in_error_readings_are_left_out_and_series_keep_the_latest_readi
     patient = make_patient()
     entries = record(patient.id, [{"pulse": 60 + i} for i in range(25)] + [{"pulse": 240}])
     services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entries[-1].id,
-                              status=EntryStatus.ENTERED_IN_ERROR)
+                              status=EntryStatus.ENTERED_IN_ERROR, reason="Wrong cuff.")
     pulse = by_key(vitals_trends(vitals_of(patient.id)))["pulse"].lines[0]
     assert pulse.values == [65 + i for i in range(20)]
     assert len(pulse.points) == 20

@@ -11,11 +11,11 @@ from flask import Blueprint, abort, redirect, request, url_for
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import show_error
-from app.core.htmx import render_form
+from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor, session_grant_keep
 from app.core.transactions import refused
 from app.records import access, services
-from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, form_content
+from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, EnteredInErrorForm, amend_form, form_content
 from app.records.models import EntryKind, EntryStatus
 from app.records.trends import vitals_trends
 from app.records.views._common import fhir_download, patient_search_page
@@ -109,6 +109,8 @@ def entry_status(patient_id: int, entry_id: int):
         status = EntryStatus(request.form.get("status", ""))
     except ValueError:
         abort(400)
+    if status == EntryStatus.ENTERED_IN_ERROR:
+        return entered_in_error(patient_id, entry_id)  # the same form, the same reason required
     chart_url = url_for("doctor.records.chart", patient_id=patient_id)
     try:
         services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id, status=status)
@@ -119,3 +121,72 @@ def entry_status(patient_id: int, entry_id: int):
     except DomainError as error:
         return refused(error.message, chart_url)
     return redirect(chart_url, code=303)
+
+
+def _entry(patient_id: int, entry_id: int):
+    """The entry to show before changing it: a read through the gate (403 refused, 404 not in this chart)."""
+    try:
+        return services.entry_get(actor=current_actor(), patient_id=patient_id, entry_id=entry_id)
+    except NotFound:
+        abort(404)
+
+
+def _changed(patient_id: int, entry_id: int):
+    return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=f"entry-{entry_id}"), code=303)
+
+
+@bp.route("/<int:patient_id>/entries/<int:entry_id>/entered-in-error", methods=["GET", "POST"])
+def entered_in_error(patient_id: int, entry_id: int):
+    """Strike an entry out: the page shows the entry and asks why; only the POST with a reason strikes it."""
+    patient = _patient(patient_id)
+    form = EnteredInErrorForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
+                                      status=EntryStatus.ENTERED_IN_ERROR, reason=form.reason.data)
+            return _changed(patient_id, entry_id)
+        except NotFound:
+            abort(404)
+        except AccessDenied:
+            raise
+        except DomainError as error:
+            show_error(form, error)
+    entry = _entry(patient_id, entry_id)
+    return render_form("records/doctor/entered_in_error.html", patient=patient, entry=entry, form=form,
+                       status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:patient_id>/entries/<int:entry_id>/amend", methods=["GET", "POST"])
+def entry_amend(patient_id: int, entry_id: int):
+    """Correct an entry: its form, filled with what it says now, and why it changes."""
+    patient = _patient(patient_id)
+    if request.method == "GET":
+        entry = _entry(patient_id, entry_id)
+        form = amend_form(EntryKind(entry.kind))(formdata=None, data=entry.content)
+        return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form)
+    entry = _entry(patient_id, entry_id)
+    form = amend_form(EntryKind(entry.kind))()
+    if form.validate_on_submit():
+        try:
+            services.entry_amend(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
+                                 content=form_content(form), reason=form.reason.data)
+            return _changed(patient_id, entry_id)
+        except NotFound:
+            abort(404)
+        except AccessDenied:
+            raise
+        except DomainError as error:
+            show_error(form, error)
+    return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form, status=422)
+
+
+@bp.route("/<int:patient_id>/entries/<int:entry_id>/history")
+def entry_history(patient_id: int, entry_id: int):
+    """Every version of an entry, newest first: the page, or its list alone for htmx."""
+    patient = _patient(patient_id)
+    try:
+        entry, versions = services.entry_history(actor=current_actor(), patient_id=patient_id, entry_id=entry_id)
+    except NotFound:
+        abort(404)
+    return render_page_or_fragment("records/doctor/history.html", "records/_entry_history.html",
+                                   patient=patient, entry=entry, versions=versions)

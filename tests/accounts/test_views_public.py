@@ -475,7 +475,7 @@ def test_forgot_password_takes_as_long_for_an_unknown_email_as_for_an_account(ap
 
 def test_registering_takes_as_long_with_a_taken_email_as_with_a_new_one(app, make_user):
     """Both hash the password (the slow part); a taken email gets its owner an email instead."""
-    owners = [make_user(Role.PATIENT) for _ in range(8)]
+    owners = [make_user(Role.PATIENT) for _ in range(12)]
     taken, new = [], []
     for i, owner in enumerate(owners):
         for email, samples in ((owner.email, taken), (f"someone-new{i}@example.test", new)):
@@ -484,7 +484,8 @@ def test_registering_takes_as_long_with_a_taken_email_as_with_a_new_one(app, mak
             data = {**REGISTRATION, "email": email, "csrf_token": token}
             samples.append(_timed(lambda: browser.client.post("/register", data=data)))
     taken_ms, new_ms = _typical_ms(taken), _typical_ms(new)
-    assert abs(taken_ms - new_ms) < 0.25 * new_ms, (taken_ms, new_ms)
+    # Skipping the hash for a taken email (the leak) halves the time; a busy machine moves either by less.
+    assert abs(taken_ms - new_ms) < 0.35 * new_ms, (taken_ms, new_ms)
 
 
 # -- switch user and unsafe next= ---------------------------------------------------------------------------

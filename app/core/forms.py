@@ -1,6 +1,7 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
@@ -8,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from app.core.db import column_length
+from app.core.errors import AccessDenied, DomainError, NotFound
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -22,6 +24,18 @@ def show_error(form, error) -> None:
         field.errors = list(field.errors) + [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+@contextlib.contextmanager
+def refusal_beside(form):
+    """Around a service call: its refusal goes beside the form field it names. "Not found" and "not
+    allowed" are not the form's to show: they go on to their 404 and 403 pages (core/error_pages.py)."""
+    try:
+        yield
+    except (NotFound, AccessDenied):
+        raise
+    except DomainError as error:
+        show_error(form, error)
 
 
 def fits(attribute, *, min: int = -1, message: str | None = None) -> Length:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, request, url_for
 
 from app.core.errors import AccessDenied, DomainError, NotFound
-from app.core.forms import show_error
+from app.core.forms import refusal_beside
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor, session_grant_keep
 from app.core.transactions import refused
@@ -89,16 +89,10 @@ def entry_add(patient_id: int, kind: str):
     patient = _patient(patient_id)
     form = ENTRY_FORMS[entry_kind]()
     if form.validate_on_submit():
-        try:
+        with refusal_beside(form):
             services.entry_add(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
                                content=form_content(form))
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
-        except NotFound:
-            abort(404)
-        except AccessDenied:
-            raise  # not the form's to show: answered 403
-        except DomainError as error:
-            show_error(form, error)
     return _chart_page(patient, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
 
 
@@ -114,10 +108,8 @@ def entry_status(patient_id: int, entry_id: int):
     chart_url = url_for("doctor.records.chart", patient_id=patient_id)
     try:
         services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id, status=status)
-    except NotFound:
-        abort(404)
-    except AccessDenied:
-        raise
+    except (NotFound, AccessDenied):
+        raise  # their 404 and 403 pages
     except DomainError as error:
         return refused(error.message, chart_url)
     return redirect(chart_url, code=303)
@@ -141,16 +133,10 @@ def entered_in_error(patient_id: int, entry_id: int):
     patient = _patient(patient_id)
     form = EnteredInErrorForm()
     if request.method == "POST" and form.validate_on_submit():
-        try:
+        with refusal_beside(form):
             services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
                                       status=EntryStatus.ENTERED_IN_ERROR, reason=form.reason.data)
             return _changed(patient_id, entry_id)
-        except NotFound:
-            abort(404)
-        except AccessDenied:
-            raise
-        except DomainError as error:
-            show_error(form, error)
     entry = _entry(patient_id, entry_id)
     return render_form("records/doctor/entered_in_error.html", patient=patient, entry=entry, form=form,
                        status=422 if request.method == "POST" else 200)
@@ -167,16 +153,10 @@ def entry_amend(patient_id: int, entry_id: int):
     entry = _entry(patient_id, entry_id)
     form = amend_form(EntryKind(entry.kind))()
     if form.validate_on_submit():
-        try:
+        with refusal_beside(form):
             services.entry_amend(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
                                  content=form_content(form), reason=form.reason.data)
             return _changed(patient_id, entry_id)
-        except NotFound:
-            abort(404)
-        except AccessDenied:
-            raise
-        except DomainError as error:
-            show_error(form, error)
     return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form, status=422)
 
 

@@ -14,8 +14,6 @@ import asyncio
 import datetime as dt
 import os
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import aiohttp
@@ -24,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server  # noqa: E402
+from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server, wait_until_up  # noqa: E402
 from tests.processes import stop  # noqa: E402
 
 YEARS = 5
@@ -111,12 +109,7 @@ def main() -> int:
         port = free_port()
         server = start_server(db_url, port)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except Exception:
-                time.sleep(0.2)
+        wait_until_up(base)
         chart = asyncio.run(bench_chart(base, args.rate, args.seconds, patient_id))
     finally:
         if server is not None:

@@ -71,6 +71,18 @@ def start_server(db_url: str, port: int) -> subprocess.Popen:
                             cwd=ROOT, env=env)
 
 
+def wait_until_up(base: str, attempts: int = 100) -> None:
+    """Until the server answers /healthz (about 20 s at most)."""
+    import urllib.request
+
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            return
+        except Exception:
+            time.sleep(0.2)
+
+
 async def sign_in(session: aiohttp.ClientSession, base: str, email: str) -> str:
     async with session.get(base + "/login") as response:
         page = await response.text()
@@ -217,14 +229,7 @@ def main() -> int:
         port = free_port()
         server = start_server(db_url, port)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                import urllib.request
-
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                break
-            except Exception:
-                time.sleep(0.2)
+        wait_until_up(base)
         slots = asyncio.run(bench_slots(base, args.rate, args.seconds, doctors))
         booking = asyncio.run(bench_booking(base, args.booking_rate, args.seconds, targets))
     finally:

@@ -25,7 +25,7 @@ def content_disposition(disposition: str, title: str, extension: str) -> str:
     """`inline` or `attachment`, named after the title: a plain ASCII name every browser reads, and the
     title itself (RFC 6266 filename*) for those that read more. Never the uploaded file's own name."""
     plain = (secure_filename(title)[:NAME_MAX] or "document") + extension
-    shown = re.sub(r'[\x00-\x1f\x7f"\\/:*?<>|]+', " ", title).strip()[:NAME_MAX] or "document"
+    shown = " ".join(re.sub(r'[\x00-\x1f\x7f"\\/:*?<>|]+', " ", title).split())[:NAME_MAX] or "document"
     return f"{disposition}; filename=\"{plain}\"; filename*=UTF-8''{quote(shown + extension, safe='')}"
 
 

@@ -45,9 +45,12 @@ def _checked_file(data: bytes) -> filetypes.FileType:
 
 
 def document_add(*, actor: Actor, patient_id: int, title: str, note: str | None, data: bytes,
-                 purpose: str | None = None) -> ClinicalEntry:
+                 purpose: str | None = None, recorded_by_id: int | None = None) -> ClinicalEntry:
     """Add a document to the chart: the gate first (nothing is stored for someone it refuses), then
-    the file's type from its bytes and its size, then the file, encrypted, and its entry."""
+    the file's type from its bytes and its size, then the file, encrypted, and its entry. (A system
+    actor importing documents names who added them.)"""
+    if recorded_by_id not in (None, actor.user_id) and not actor.is_system:
+        raise ValueError("only a system actor records documents on someone else's behalf")
     patient_get(patient_id)
     action = f"{EntryKind.DOCUMENT.value}.create"
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=ChartPart.DOCUMENT, write=True,
@@ -58,7 +61,7 @@ def document_add(*, actor: Actor, patient_id: int, title: str, note: str | None,
     content.update(file_key=files.store(data, content_type=found.content_type), content_type=found.content_type,
                    size=len(data))
     entry = ClinicalEntry(patient_id=patient_id, kind=EntryKind.DOCUMENT.value, content=content,
-                          recorded_by_id=actor.user_id)
+                          recorded_by_id=actor.user_id if recorded_by_id is None else recorded_by_id)
     db.session.add(entry)
     db.session.flush()
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",

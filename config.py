@@ -72,7 +72,20 @@ def from_environment() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "myafya_session",
+        # Every request body but an upload's (app/core/uploads.py: those views declare their own).
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024),
+        # Documents on the chart (PDF, JPEG, PNG, WebP): the largest file taken.
+        "DOCUMENT_MAX_BYTES": _int("DOCUMENT_MAX_BYTES", 10 * 1024 * 1024),
+        # File storage (app/core/files.py), encrypted before it leaves the process. Without S3_BUCKET,
+        # files are kept in the database, each up to FILE_DB_MAX_BYTES. With it, in that bucket of an
+        # S3-compatible store: S3_ENDPOINT_URL (unset: AWS), S3_REGION, and the access key (unset:
+        # boto3 finds credentials the usual way, e.g. an instance role).
+        "FILE_DB_MAX_BYTES": _int("FILE_DB_MAX_BYTES", 16 * 1024 * 1024),
+        "S3_BUCKET": _env("S3_BUCKET"),
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
+        "S3_REGION": _env("S3_REGION"),
+        "S3_ACCESS_KEY_ID": _env("S3_ACCESS_KEY_ID"),
+        "S3_SECRET_ACCESS_KEY": _env("S3_SECRET_ACCESS_KEY"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session, which idles out
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": _int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         "LOGIN_MAX_FAILURES_PER_IP": _int("LOGIN_MAX_FAILURES_PER_IP", 20),

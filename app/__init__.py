@@ -12,8 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    from app.core.uploads import UploadAwareRequest
+
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
                 instance_path=str(ROOT / "instance"))
+    app.request_class = UploadAwareRequest  # a larger body for the views that take a file, only them
     app.config.update(from_environment())
     if overrides:
         app.config.update(overrides)
@@ -59,11 +62,13 @@ def register_middleware(app: Flask) -> None:
 def bind_services(app: Flask) -> None:
     """Point the process-wide services (keys, database, queue, cache, hub) at this app's settings.
     The worker and tests call it again when one process serves more than one app."""
+    from app.core import files
     from app.core.crypto import keyring
     from app.extensions import cache, db, hub, jobs, socket_slots
 
     keyring.configure(app.config["FERNET_KEYS"], app.config["BLIND_INDEX_KEY"])
     db.bind(app.config["DATABASE_URL"])
+    files.storage.init_app(app)
     jobs.init_app(app)
     cache.init_app(app)
     hub.init_app(app)

@@ -86,6 +86,53 @@ def _seed_referred_patient(dermatologist: User, now: dt.datetime) -> None:
               content={"text": "Plaques on elbows and knees, improving on topical treatment. Review in 3 months."})
 
 
+def _demo_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a few lines of text (Helvetica), its cross-reference table computed."""
+    text = "BT /F1 12 Tf 50 780 Td 16 TL " + " ".join(
+        "(" + line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for line in lines) + " ET"
+    objects = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+               b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>",
+               b"<</Length %d>>stream\n%s\nendstream" % (len(text), text.encode("latin-1")),
+               b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _demo_photo() -> bytes:
+    """A small picture of a rash's outline on skin tone, as a patient's phone photo might show it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("RGB", (480, 320), (224, 172, 138))
+    draw = ImageDraw.Draw(picture)
+    for x, y, r in ((170, 140, 42), (250, 170, 55), (320, 130, 30), (210, 220, 26)):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(196, 92, 84))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def _seed_documents(patient, doctor: User, now: dt.datetime) -> None:
+    """A lab report the doctor filed and a photo the patient added: visible on the demo patient's record."""
+    from app.records.documents import document_add
+
+    document_add(actor=SEEDER, patient_id=patient.id, recorded_by_id=doctor.id, title="Full blood count, results",
+                 note="Haemoglobin slightly low; repeat in 3 months.",
+                 data=_demo_pdf(["MyAfya Laboratory - Full blood count", f"Patient: {patient.full_name} ({patient.mrn})",
+                                 "Haemoglobin: 11.2 g/dL (ref 12.0-15.5)", "White cells: 6.1 x10^9/L",
+                                 "Platelets: 240 x10^9/L", f"Reported: {now:%d %b %Y}"]))
+    document_add(actor=SEEDER, patient_id=patient.id, recorded_by_id=patient.user_id, title="Photo of the rash",
+                 note=None, data=_demo_photo())
+
+
 def seed_demo(*, only_if_empty: bool = False) -> bool:
     if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return False
@@ -142,5 +189,6 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
     seed_scheduling(doctors=doctors, patients=patients)
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
+    _seed_documents(patients[0], doctor, now)
     db.session.commit()
     return True

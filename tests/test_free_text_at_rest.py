@@ -3,12 +3,13 @@ canary is then looked for where it must never be in the clear: a dump of the dat
 Redis, and the log (at DEBUG, SQL statements included). Zero hits.
 
 The kinds: a booking reason, a move reason, a cancellation reason, an emergency-access reason, a leave
-note, a clinical note, an allergy; the messages they cause are delivered through the outbox (the
+note, a clinical note, an allergy, a document's title and note (and the document's own bytes); the messages they cause are delivered through the outbox (the
 stand-in provider logs who and when, never a body).
 """
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import subprocess
 import uuid
@@ -123,6 +124,12 @@ def test_typed_free_text_is_nowhere_in_the_clear(app, make_user, make_patient, d
                                     "severity": "severe"})):
         added = as_doctor.post(f"{chart}/entries/{kind}", data, page=chart)
         assert added.status_code == 303, added.get_data(as_text=True)[:400]
+    # a document: its title and note, and the file's own bytes (a PDF whose text holds the canary)
+    uploaded = as_doctor.post(f"{chart}/documents/new", {
+        "title": f"Scan {canary}", "note": f"about {canary}",
+        "file": (io.BytesIO(b"%PDF-1.4\n(" + canary.encode() + b") Tj\n%%EOF\n"), f"{canary}.pdf", "application/pdf")},
+        page=chart, content_type="multipart/form-data")
+    assert uploaded.status_code == 303, uploaded.get_data(as_text=True)[:400]
     cancelled = as_desk.post(f"/reception/appointments/{second}/cancel",
                              {"reason": f"cancelled: chest pain, admitted {canary}"}, page="/reception/")
     assert cancelled.status_code == 303, cancelled.get_data(as_text=True)[:400]

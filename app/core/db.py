@@ -128,6 +128,7 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
 def _run_on_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released: the real commit is still to come
+    session.info.pop("on_rollback", None)
     callbacks = session.info.pop("on_commit", [])
     for callback in callbacks:
         try:
@@ -136,10 +137,21 @@ def _run_on_commit(session: Session) -> None:
             log.exception("after-commit callback %r failed", getattr(callback, "__name__", callback))
 
 
+def on_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` if `session` rolls back (undo a side effect made ahead of the commit, such as
+    an object uploaded to storage); dropped when it commits."""
+    session.info.setdefault("on_rollback", []).append(callback)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_on_rollback(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop("on_commit", None)
+        for callback in session.info.pop("on_rollback", []):
+            try:
+                callback()
+            except Exception:
+                log.exception("after-rollback callback %r failed", getattr(callback, "__name__", callback))
 
 
 def column_length(attribute) -> int:

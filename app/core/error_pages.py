@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.outage import database_down_response, discard_session, is_database_down
+from app.core.uploads import size_label, upload_limit_of
 
 MESSAGES = {
     400: (_l("Something was wrong with that request"), _l("Please go back, check what you entered and try again.")),
@@ -26,11 +27,24 @@ MESSAGES = {
 }
 
 
-def render_error(code: int, message: str | None = None):
+def render_error(code: int, message: str | None = None, *, back_url: str | None = None):
     title, default = MESSAGES.get(code, MESSAGES[500])
     wants_fragment = request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
     template = "errors/_error.html" if wants_fragment else "errors/error.html"
-    return render_template(template, code=code, title=str(title), message=str(message or default)), code
+    return render_template(template, code=code, title=str(title), message=str(message or default),
+                           back_url=back_url), code
+
+
+def _upload_too_large():
+    """A body over an upload view's limit (app/core/uploads.py): say how large a file may be and lead
+    back to the form (the same address, fetched). Nothing of the body was read, nor is anything
+    of the page shown: the access checks did not run, the refusal came first."""
+    limit = upload_limit_of(request.endpoint)
+    if limit is None or request.method != "POST":
+        return None
+    return render_error(413, _("A file can be at most %(size)s. Choose a smaller one: a photo taken at a lower "
+                               "resolution, or a PDF of fewer pages.", size=size_label(limit)),
+                        back_url=request.path)
 
 
 def register(app) -> None:
@@ -59,6 +73,8 @@ def register(app) -> None:
             # Something failed outside the handlers (an after-request step, or an error page that
             # needed the database): Flask hands the error over wrapped in a 500.
             return database_down_response(error)
+        if error.code == 413:
+            return _upload_too_large() or render_error(413)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.core.assets import asset_url
 from app.core.i18n import format_day, format_local
+from app.core.uploads import size_label
 
 # Roles that receive in-app messages (doctors: new bookings, cancellations, arrivals) keep the link in view.
 ROLES_WITH_INBOX = {"doctor"}
@@ -58,4 +59,5 @@ def register(app) -> None:
     app.jinja_env.filters["local_date_iso"] = lambda d: local(d).date().isoformat() if d else ""
     # A compact UTC instant for form values (every slot button carries one: bytes count on 3G).
     app.jinja_env.filters["instant"] = lambda d: d.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ") if d else ""
+    app.jinja_env.filters["filesize"] = size_label
     app.jinja_env.filters["weekday_date"] = lambda d: format_day(d, "EEE dd MMM") if d else ""

@@ -7,7 +7,8 @@ category is the purpose ("care", "emergency", "self", "system", or a registered 
 "dispensing"), a refusal's is why ("no care relationship").
 
 Without a purpose, by role:
-- a patient reads their own chart ("self") and writes none;
+- a patient reads their own chart ("self") and writes nothing in it but new documents (a letter,
+  a result from elsewhere: `add=True` on the document part); nothing they could amend or strike out;
 - a doctor reads and writes a chart while an emergency grant for it lasts ("emergency: <why>"),
   or with a care relationship ("care"): an appointment together (any status but cancelled)
   starting within the last two years or the next 90 days. (Entries a doctor wrote do not count:
@@ -73,6 +74,7 @@ class ChartPart(str, enum.Enum):
     MEDICATION = "medication"
     VITALS = "vitals"
     NOTE = "note"
+    DOCUMENT = "document"
     HISTORY = "history"
 
     @classmethod
@@ -177,9 +179,14 @@ def _by_purpose(actor: Actor, patient_id: int, parts: frozenset[ChartPart], writ
     return _allowed(name)
 
 
+# What a patient may add to their own chart (and only add: a write that changes an entry is refused).
+PATIENT_ADDS = frozenset({ChartPart.DOCUMENT})
+
+
 def decide(*, actor: Actor, patient_id: int, part: ChartPart | None = None, write: bool = False,
-           purpose: str | None = None) -> AccessDecision:
+           add: bool = False, purpose: str | None = None) -> AccessDecision:
     """May `actor` read (or write) this part of the patient's chart (None: all of it), and why.
+    `add`: the write only adds a new entry (a patient may add documents to their own chart).
     Asks nothing of the request: what it needs is in the actor. Records nothing: the records
     services audit what they do with the answer."""
     parts = WHOLE_CHART if part is None else frozenset((part,))
@@ -191,7 +198,9 @@ def decide(*, actor: Actor, patient_id: int, part: ChartPart | None = None, writ
         patient = db.session.get(Patient, patient_id)
         if patient is None or actor.user_id is None or patient.user_id != actor.user_id:
             return _refused(NOT_OWN)
-        return _refused(READ_ONLY) if write else _allowed(SELF)
+        if write and not (add and parts <= PATIENT_ADDS):
+            return _refused(READ_ONLY)
+        return _allowed(SELF)
     if actor.role == Role.DOCTOR.value:
         grant = emergency_grant_active(actor=actor, patient_id=patient_id)
         if grant is not None:

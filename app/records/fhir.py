@@ -5,7 +5,8 @@ be read (records.services.chart_export) to plain dicts, so the app needs no FHIR
 What goes in: the Patient (MRN, name, gender, birth date, phone; never the national ID), and one
 resource per chart entry: AllergyIntolerance, Condition, MedicationStatement, an Observation per
 vital sign (LOINC codes, UCUM units), and a DocumentReference per clinical note (its text as a
-text/plain attachment; uploaded documents will join them). Entries struck out as entered in error
+text/plain attachment) and per uploaded document (its type, size and title, and the address to
+fetch it from, through the same gate: never the file's bytes inline). Entries struck out as entered in error
 are left out, as the chart page leaves them out: the export is the record as it stands. Who wrote
 an entry goes in as a display name only (no Practitioner resources yet).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from typing import Callable
 
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus, Patient
 
@@ -208,6 +210,22 @@ def note_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
     })
 
 
+def document_resource(entry: ClinicalEntry, patient_ref: dict, *, url: str) -> dict:
+    c = entry.content
+    return _without_none({
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "type": {"text": "Uploaded document"},
+        "subject": patient_ref,
+        "date": _instant(entry.recorded_at),
+        "author": [_recorder(entry)] if entry.recorded_by is not None else None,
+        "description": c["title"],
+        "content": [{"attachment": _without_none({
+            "contentType": c["content_type"], "url": url, "size": int(c["size"]), "title": c["title"],
+            "creation": _instant(entry.recorded_at)})}],
+    })
+
+
 _BUILDERS = {
     EntryKind.ALLERGY: allergy_resource,
     EntryKind.PROBLEM: condition_resource,
@@ -216,24 +234,27 @@ _BUILDERS = {
 }
 
 
-def _entry_resources(entry: ClinicalEntry, patient_ref: dict) -> list[dict]:
+def _entry_resources(entry: ClinicalEntry, patient_ref: dict, document_url: Callable[[ClinicalEntry], str]) -> list[dict]:
     if entry.status == EntryStatus.ENTERED_IN_ERROR.value:
         return []
     kind = EntryKind(entry.kind)
     if kind == EntryKind.VITALS:
         return vitals_resources(entry, patient_ref)
+    if kind == EntryKind.DOCUMENT:
+        return [document_resource(entry, patient_ref, url=document_url(entry))]
     return [_BUILDERS[kind](entry, patient_ref)]
 
 
-def chart_bundle(patient: Patient, chart: dict, *, generated_at: dt.datetime,
-                 mrn_system: str = DEFAULT_MRN_SYSTEM) -> dict:
-    """The Bundle: the Patient first, then each kind's entries (as the chart orders them, newest first)."""
+def chart_bundle(patient: Patient, chart: dict, *, generated_at: dt.datetime, mrn_system: str = DEFAULT_MRN_SYSTEM,
+                 document_url: Callable[[ClinicalEntry], str] = lambda entry: urn("document", entry.id)) -> dict:
+    """The Bundle: the Patient first, then each kind's entries (as the chart orders them, newest first).
+    `document_url(entry)`: where the one who exports fetches an uploaded document's file."""
     patient_url = urn("patient", patient.id)
     patient_ref = {"reference": patient_url, "display": patient.full_name}
     entries = [{"fullUrl": patient_url, "resource": patient_resource(patient, mrn_system=mrn_system)}]
     for kind in EntryKind:
         for entry in chart.get(kind, []):
-            for index, resource in enumerate(_entry_resources(entry, patient_ref)):
+            for index, resource in enumerate(_entry_resources(entry, patient_ref, document_url)):
                 entries.append({"fullUrl": urn("entry", f"{entry.id}:{index}"), "resource": resource})
     return {
         "resourceType": "Bundle",

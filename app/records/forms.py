@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DecimalField,
@@ -25,7 +26,7 @@ from wtforms.validators import (
 
 from app.core.forms import choices, date_of_birth_bounds, fits
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
-from app.records.models import REASON_MAX, EntryKind, Patient
+from app.records.models import DOCUMENT_NOTE_MAX, DOCUMENT_TITLE_MAX, REASON_MAX, EntryKind, Patient
 from app.records.vitals import SIGNS
 
 
@@ -99,6 +100,22 @@ ENTRY_FORMS = {
 }
 
 
+class DocumentDetailsForm(FlaskForm):
+    """What is said about a document: what amending one changes (its file never changes)."""
+
+    title = StringField(_l("Title"), validators=[InputRequired(_l("Give the document a title.")),
+                                                 Length(max=DOCUMENT_TITLE_MAX)])
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=DOCUMENT_NOTE_MAX)])
+
+
+# What the file input offers to pick (a hint to the browser: the server reads the type from the bytes).
+DOCUMENT_ACCEPT = "application/pdf,image/jpeg,image/png,image/webp,.pdf,.jpg,.jpeg,.png,.webp"
+
+
+class DocumentUploadForm(DocumentDetailsForm):
+    file = FileField(_l("File: a PDF or a photo"), validators=[FileRequired(_l("Choose a file."))])
+
+
 def form_content(form) -> dict:
     """What the form says about the entry (not its CSRF token, nor an amendment's reason)."""
     content = form.content() if hasattr(form, "content") else {
@@ -145,7 +162,8 @@ def _reason_field(label):
 
 def amend_form(kind: EntryKind):
     """The kind's entry form plus the required reason for the change."""
-    return type(f"Amend{ENTRY_FORMS[kind].__name__}", (ENTRY_FORMS[kind],),
+    base = DocumentDetailsForm if kind == EntryKind.DOCUMENT else ENTRY_FORMS[kind]
+    return type(f"Amend{base.__name__}", (base,),
                 {"reason": _reason_field(_l("Why are you changing it?"))})
 
 

@@ -52,11 +52,12 @@ class EntryKind(str, enum.Enum):
     MEDICATION = "medication"
     VITALS = "vitals"
     NOTE = "note"
+    DOCUMENT = "document"  # an uploaded PDF or image: its content names the stored file (see DOCUMENT_FILE_FIELDS)
 
     @property
     def label(self) -> str:
         return {"allergy": _l("Allergies"), "problem": _l("Problems"), "medication": _l("Medications"),
-                "vitals": _l("Vitals"), "note": _l("Notes")}[self.value]
+                "vitals": _l("Vitals"), "note": _l("Notes"), "document": _l("Documents")}[self.value]
 
 
 class EntryStatus(str, enum.Enum):
@@ -104,6 +105,11 @@ class ClinicalEntry(Base):
 
 
 REASON_MAX = 1000  # why an entry was amended or struck out
+
+# A document entry's content: what people wrote about it (title, note: amendable) and the file it
+# names (set once, when uploaded, by records.documents: never from a form, never amended).
+DOCUMENT_TITLE_MAX, DOCUMENT_NOTE_MAX = 200, 1000
+DOCUMENT_FILE_FIELDS = ("file_key", "content_type", "size")
 
 
 class ClinicalEntryVersion(Base):

@@ -20,7 +20,17 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.records import access
 from app.records.access import AccessDecision, ChartPart
-from app.records.models import REASON_MAX, ClinicalEntry, ClinicalEntryVersion, EntryKind, EntryStatus, Patient
+from app.records.models import (
+    DOCUMENT_FILE_FIELDS,
+    DOCUMENT_NOTE_MAX,
+    DOCUMENT_TITLE_MAX,
+    REASON_MAX,
+    ClinicalEntry,
+    ClinicalEntryVersion,
+    EntryKind,
+    EntryStatus,
+    Patient,
+)
 from app.records.vitals import SIGNS, VITAL_RANGES
 
 
@@ -115,10 +125,10 @@ def patient_find_by_national_id(national_id: str) -> Patient | None:
 
 
 def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | None = None, write: bool = False,
-          purpose: str | None = None) -> AccessDecision:
+          add: bool = False, purpose: str | None = None) -> AccessDecision:
     """Ask the access module; a refusal is audited as denied (on its own: the request's work rolls
     back) and raised."""
-    decision = access.decide(actor=actor, patient_id=patient_id, part=part, write=write, purpose=purpose)
+    decision = access.decide(actor=actor, patient_id=patient_id, part=part, write=write, add=add, purpose=purpose)
     if not decision.allowed:
         audit_denied(actor=actor, reason=decision.reason, patient_id=patient_id, target=action)
         raise access.ChartAccessDenied(decision)
@@ -192,15 +202,38 @@ def _validate(kind: EntryKind, content: dict) -> dict:
         if not clean:
             raise DomainError(_("Record at least one measurement."))
         return clean
+    if kind == EntryKind.DOCUMENT:
+        return _validate_document(content)
     text_field = {"allergy": "substance", "problem": "condition", "medication": "drug", "note": "text"}[kind.value]
     if not str(content.get(text_field) or "").strip():
         raise DomainError(_("This cannot be empty."), field=text_field)
     return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
 
 
+def _validate_document(content: dict) -> dict:
+    """A document's title (required) and note; the file fields are kept as given (records.documents
+    sets them at upload, entry_amend carries them over)."""
+    title = " ".join(str(content.get("title") or "").split())
+    note = str(content.get("note") or "").strip()
+    if not title:
+        raise DomainError(_("Give the document a title."), field="title")
+    if len(title) > DOCUMENT_TITLE_MAX:
+        raise DomainError(_("Write at most %(max)d characters.", max=DOCUMENT_TITLE_MAX), field="title")
+    if len(note) > DOCUMENT_NOTE_MAX:
+        raise DomainError(_("Write at most %(max)d characters.", max=DOCUMENT_NOTE_MAX), field="note")
+    clean = {name: content[name] for name in DOCUMENT_FILE_FIELDS}
+    clean["title"] = title
+    if note:
+        clean["note"] = note
+    return clean
+
+
 def entry_add(*, actor: Actor, patient_id: int, kind: EntryKind, content: dict, purpose: str | None = None,
               recorded_at: dt.datetime | None = None, recorded_by_id: int | None = None) -> ClinicalEntry:
-    """Add an entry, recorded by the actor (a system actor importing entries names who wrote them)."""
+    """Add an entry, recorded by the actor (a system actor importing entries names who wrote them).
+    A document is added with records.documents.document_add, which stores its file."""
+    if kind == EntryKind.DOCUMENT:
+        raise ValueError("documents are added with records.documents.document_add")
     patient_get(patient_id)
     action = f"{kind.value}.create"
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=ChartPart.of(kind), write=True,
@@ -288,6 +321,8 @@ def entry_amend(*, actor: Actor, patient_id: int, entry_id: int, content: dict, 
                                                verb="amend", write=True, purpose=purpose)
     if entry.status == EntryStatus.ENTERED_IN_ERROR.value:
         raise DomainError(_("An entry entered in error cannot be amended: add a new one."))
+    if entry.kind == EntryKind.DOCUMENT.value:  # its title and note change; the file it names never does
+        content = {**content, **{name: entry.content[name] for name in DOCUMENT_FILE_FIELDS}}
     content = _validate(EntryKind(entry.kind), content)
     reason = _clean_reason(reason, required=True)
     _keep_original(entry)

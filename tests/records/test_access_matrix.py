@@ -13,8 +13,9 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.core.actor import Actor
 from app.core.clock import clock
+from app.core.files import StoredFile
 from app.extensions import db
-from app.records import access, services
+from app.records import access, documents, services
 from app.records.access import ChartAccessDenied, ChartPart, Purpose
 from app.records.models import RESOLVABLE_KINDS, ClinicalEntry, ClinicalEntryVersion, EntryKind, EntryStatus, Patient
 from app.scheduling.models import Appointment, AppointmentStatus
@@ -27,7 +28,9 @@ CONTENT = {
     EntryKind.MEDICATION: {"drug": "Salbutamol"},
     EntryKind.VITALS: {"pulse": 72},
     EntryKind.NOTE: {"text": "Seen today."},
+    EntryKind.DOCUMENT: {"title": "Referral letter"},
 }
+PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 def denied(why: str) -> tuple[str, str]:
@@ -57,6 +60,17 @@ MATRIX = {
     ("system", "other"): ("system", "system"),
 }
 ROLE_OF = {"doctor with an emergency grant": Role.DOCTOR.value, "system": "system"}
+# Where an action is decided otherwise than the rest of its row: a patient may add documents to their
+# own chart (a letter, a result from elsewhere), and change nothing, not even those.
+EXCEPTIONS = {("patient", "own", "document.create"): "self"}
+
+
+def _add(actor, patient_id: int, kind: EntryKind):
+    """An entry of `kind` added through its own service (a document is uploaded with its file)."""
+    if kind == EntryKind.DOCUMENT:
+        return documents.document_add(actor=actor, patient_id=patient_id, title=CONTENT[kind]["title"], note=None,
+                                      data=PDF)
+    return services.entry_add(actor=actor, patient_id=patient_id, kind=kind, content=CONTENT[kind])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,8 +95,7 @@ def _attempts() -> list[Attempt]:
                                                                                     part=part)))
     for kind in EntryKind:
         found.append(Attempt(f"{kind.value}.create", ChartPart.of(kind), True,
-                             lambda actor, pid, ids, kind=kind: services.entry_add(
-                                 actor=actor, patient_id=pid, kind=kind, content=CONTENT[kind])))
+                             lambda actor, pid, ids, kind=kind: _add(actor, pid, kind)))
         found.append(Attempt(f"{kind.value}.amend", ChartPart.of(kind), True,
                              lambda actor, pid, ids, kind=kind: services.entry_amend(
                                  actor=actor, patient_id=pid, entry_id=ids[kind], content=CONTENT[kind],
@@ -95,6 +108,9 @@ def _attempts() -> list[Attempt]:
         found.append(Attempt(f"{kind.value}.{change.value}", ChartPart.of(kind), True,
                              lambda actor, pid, ids, kind=kind, change=change: services.entry_set_status(
                                  actor=actor, patient_id=pid, entry_id=ids[kind], status=change, reason="Wrong chart.")))
+    found.append(Attempt("document.open", ChartPart.DOCUMENT, False,
+                         lambda actor, pid, ids: documents.document_open(actor=actor, patient_id=pid,
+                                                                         entry_id=ids[EntryKind.DOCUMENT])))
     found.append(Attempt("history.update", ChartPart.HISTORY, True,
                          lambda actor, pid, ids: services.history_update(actor=actor, patient_id=pid,
                                                                          history="Appendectomy 2004")))
@@ -105,7 +121,8 @@ ATTEMPTS = _attempts()
 
 
 def _chart_state(patient_id: int) -> tuple:
-    """What a write could have changed: the entries, their statuses and versions, and the history."""
+    """What a write could have changed: the entries, their statuses and versions, the history, and the
+    files kept (a refused upload stores nothing)."""
     entries = db.session.execute(
         select(ClinicalEntry.id, ClinicalEntry.status, func.count(ClinicalEntryVersion.id))
         .outerjoin(ClinicalEntryVersion, ClinicalEntryVersion.entry_id == ClinicalEntry.id)
@@ -113,7 +130,8 @@ def _chart_state(patient_id: int) -> tuple:
         .order_by(ClinicalEntry.id)).all()
     history = db.session.execute(select(Patient.history).where(Patient.id == patient_id)
                                  .execution_options(populate_existing=True)).scalar_one()
-    return tuple(entries), history
+    stored_files = db.session.execute(select(func.count()).select_from(StoredFile)).scalar_one()
+    return tuple(entries), history, stored_files
 
 
 def _rows_after(seq: int) -> list[AuditEvent]:
@@ -151,8 +169,7 @@ def world(app_ctx, make_user, make_patient, care):
                 actor = dataclasses.replace(actor, grants=(grant,))
         entry_ids = {}
         for patient in (own, other):
-            entry_ids[patient.id] = {kind: services.entry_add(actor=SET_UP, patient_id=patient.id, kind=kind,
-                                                              content=CONTENT[kind]).id for kind in EntryKind}
+            entry_ids[patient.id] = {kind: _add(SET_UP, patient.id, kind).id for kind in EntryKind}
         db.session.commit()
         return actor, {"own": own.id, "other": other.id}, entry_ids
 
@@ -166,7 +183,7 @@ def test_the_gate_decides_every_part_read_and_write(world, who, whose):
     expected_read, expected_write = MATRIX[(who, whose)]
     wrong = []
     for attempt in ATTEMPTS:
-        expected = expected_write if attempt.write else expected_read
+        expected = EXCEPTIONS.get((who, whose, attempt.action), expected_write if attempt.write else expected_read)
         before_seq, before = _last_seq(), _chart_state(patient_id)
         try:
             attempt.run(actor, patient_id, entry_ids[patient_id])
@@ -197,6 +214,7 @@ def test_the_matrix_covers_every_role_and_every_part():
     assert {a.part for a in ATTEMPTS if a.write} == set(ChartPart)
     assert {(r, w) for r, w in MATRIX} == {(who, whose) for who in {w for w, _ in MATRIX} for whose in ("own", "other")}
     assert {ROLE_OF.get(who, who) for who, _ in MATRIX} >= {role.value for role in Role}
+    assert {action for _, _, action in EXCEPTIONS} <= {a.action for a in ATTEMPTS}
 
 
 # -- purposes other domains bring -----------------------------------------------------------------

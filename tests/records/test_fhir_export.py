@@ -19,12 +19,14 @@ from app.accounts.models import Role
 from app.audit.models import AuditEvent
 from app.core.actor import Actor
 from app.extensions import db
-from app.records import fhir, services
+from app.records import documents, fhir, services
 from app.records.models import EntryKind, EntryStatus
 from tests.conftest import SET_UP, Browser
+from tests.files_support import PDF, image
 
 WHY = "Unconscious in casualty; need the medicines list before treating."
 NOTE = "Seen for a cough. Lungs clear."
+LETTER = "Discharge letter, district hospital"
 
 
 def export_rows(patient_id: int) -> list[AuditEvent]:
@@ -64,6 +66,12 @@ def charted(app, make_patient, make_user):
                                   status=EntryStatus.RESOLVED)
         services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=ids["Typo-cillin"],
                                   status=EntryStatus.ENTERED_IN_ERROR, reason="Typo.")
+        uploader = Actor.for_user(account)  # the patient adds a letter; one added to the wrong chart is struck out
+        documents.document_add(actor=uploader, patient_id=patient.id, title=LETTER, note="From Dr Mwangi", data=PDF)
+        wrong = documents.document_add(actor=uploader, patient_id=patient.id, title="Someone else's scan",
+                                       note=None, data=image("PNG"))
+        services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=wrong.id,
+                                  status=EntryStatus.ENTERED_IN_ERROR, reason="Not hers.")
         db.session.commit()
     return patient, account, keeper
 
@@ -185,11 +193,26 @@ def test_vital_signs_have_their_loinc_codes_and_ucum_units(bundle):
 
 
 def test_a_note_is_a_document_reference_with_its_text(bundle):
-    (document,) = resources(bundle, "DocumentReference")
+    (document,) = [d for d in resources(bundle, "DocumentReference") if "data" in d["content"][0]["attachment"]]
     assert document["status"] == "current"
     attachment = document["content"][0]["attachment"]
     assert attachment["contentType"].startswith("text/plain")
     assert base64.b64decode(attachment["data"]).decode() == NOTE
+
+
+def test_an_uploaded_document_is_a_document_reference_with_its_address_not_its_bytes(bundle, charted):
+    uploaded = [d for d in resources(bundle, "DocumentReference") if "url" in d["content"][0]["attachment"]]
+    (document,) = uploaded  # the one struck out is left out
+    assert document["description"] == LETTER and document["author"] == [{"display": "Amani Otieno"}]
+    assert document["content"][0]["attachment"] == {
+        "contentType": "application/pdf", "size": len(PDF), "title": LETTER,
+        "url": document["content"][0]["attachment"]["url"], "creation": document["date"]}
+    assert "Someone else's scan" not in json.dumps(bundle)
+
+
+def _document_url(bundle) -> str:
+    (document,) = [d for d in resources(bundle, "DocumentReference") if "url" in d["content"][0]["attachment"]]
+    return document["content"][0]["attachment"]["url"]
 
 
 # -- the download -------------------------------------------------------------------------------
@@ -214,6 +237,9 @@ def test_the_patient_downloads_their_own_record_audited_as_self(app, charted):
     assert "Pakua rekodi yangu (FHIR)" in page and "Chapisha muhtasari" in page  # in their language
     bundle = assert_download(browser.get("/patient/record/export.fhir.json"), patient)
     assert resources(bundle, "Patient")[0]["identifier"][0]["value"] == patient.mrn
+    url = _document_url(bundle)  # the patient's own address for it, which opens for them
+    assert re.fullmatch(r"http://localhost/patient/record/documents/\d+", url)
+    assert browser.get(url.removeprefix("http://localhost")).data == PDF
     with app.app_context():
         exports = [r for r in export_rows(patient.id) if r.action == "chart.export"]
         assert [(r.outcome, r.reason, r.actor_user_id) for r in exports] == [("allowed", "self", account.id)]
@@ -232,7 +258,10 @@ def test_the_doctor_in_care_exports_audited_as_care(app, charted, care, make_use
     browser.login(doctor.email)
     page = browser.get(f"/doctor/patients/{patient.id}").get_data(as_text=True)
     assert f'href="/doctor/patients/{patient.id}/export.fhir.json"' in page and "Print summary" in page
-    assert_download(browser.get(f"/doctor/patients/{patient.id}/export.fhir.json"), patient)
+    bundle = assert_download(browser.get(f"/doctor/patients/{patient.id}/export.fhir.json"), patient)
+    url = _document_url(bundle)
+    assert re.fullmatch(rf"http://localhost/doctor/patients/{patient.id}/documents/\d+", url)
+    assert browser.get(url.removeprefix("http://localhost")).data == PDF
     with app.app_context():
         exports = [r for r in export_rows(patient.id) if r.action == "chart.export"]
         assert [(r.outcome, r.reason, r.actor_user_id) for r in exports] == [("allowed", "care", doctor.id)]
@@ -248,7 +277,7 @@ def test_another_doctor_is_refused_until_an_emergency_grant_then_audited_as_emer
     assert refused.status_code == 403
     assert "Penicillin" not in refused.get_data(as_text=True)
     with app.app_context():
-        rows = export_rows(patient.id)
+        rows = [r for r in export_rows(patient.id) if r.actor_user_id == doctor.id]
         assert [(r.action, r.outcome, r.reason, r.target) for r in rows] == [
             ("access.denied", "denied", "no care relationship", "chart.export")]
 

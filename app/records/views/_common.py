@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 
 from app.core.clock import clock
 from app.core.htmx import render_page_or_fragment
@@ -21,12 +21,21 @@ def patient_search_page(page: str, *, chart_endpoint: str):
                                    results=queries.patients_search(term), chart_endpoint=chart_endpoint)
 
 
+def _document_url(patient_id: int):
+    """Where the one exporting fetches a document's file: their own portal's address for it."""
+    if request.blueprint and request.blueprint.startswith("patient"):
+        return lambda entry: url_for("patient.records.document_file", entry_id=entry.id, _external=True)
+    return lambda entry: url_for("doctor.records.document_file", patient_id=patient_id, entry_id=entry.id,
+                                 _external=True)
+
+
 def fhir_download(patient_id: int) -> Response:
     """The chart as a FHIR R4 Bundle to save (the gate decides, as for the chart page, and audits it
     as an export); never kept by a cache on the way."""
     patient, chart = services.chart_export(actor=current_actor(), patient_id=patient_id)
     bundle = fhir.chart_bundle(patient, chart, generated_at=clock.now(),
-                               mrn_system=current_app.config.get("FHIR_MRN_SYSTEM") or fhir.DEFAULT_MRN_SYSTEM)
+                               mrn_system=current_app.config.get("FHIR_MRN_SYSTEM") or fhir.DEFAULT_MRN_SYSTEM,
+                               document_url=_document_url(patient_id))
     response = Response(json.dumps(bundle, ensure_ascii=False), mimetype="application/fhir+json")
     response.headers["Content-Disposition"] = f'attachment; filename="record-{patient.mrn}.fhir.json"'
     response.headers["Cache-Control"] = "no-store"

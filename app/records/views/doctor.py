@@ -14,20 +14,26 @@ from app.core.forms import refusal_beside
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor, session_grant_keep
 from app.core.transactions import refused
-from app.records import access, services
+from app.core.uploads import accepts_upload
+from app.records import access, documents, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, EnteredInErrorForm, amend_form, form_content
 from app.records.models import EntryKind, EntryStatus
 from app.records.trends import vitals_trends
+from app.records.views import _documents
 from app.records.views._common import fhir_download, patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
 
 def _kind(value: str) -> EntryKind:
+    """A kind of entry written with its form here (a document is uploaded: see document_new)."""
     try:
-        return EntryKind(value)
+        kind = EntryKind(value)
     except ValueError:
         abort(404)
+    if kind not in ENTRY_FORMS:
+        abort(404)
+    return kind
 
 
 def _patient(patient_id: int):
@@ -45,7 +51,7 @@ def patients():
 def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None = None):
     chart = services.chart_read(actor=current_actor(), patient_id=patient.id)
     forms = forms or {}
-    all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in EntryKind}
+    all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in ENTRY_FORMS}
     return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
                        open_kind=open_kind, status=status, grant=chart.access.grant,
                        vital_trends=vitals_trends(chart[EntryKind.VITALS]))
@@ -170,3 +176,31 @@ def entry_history(patient_id: int, entry_id: int):
         abort(404)
     return render_page_or_fragment("records/doctor/history.html", "records/_entry_history.html",
                                    patient=patient, entry=entry, versions=versions)
+
+
+@bp.route("/<int:patient_id>/documents/new", methods=["GET", "POST"])
+@accepts_upload(documents.document_max_bytes)
+def document_new(patient_id: int):
+    patient = _patient(patient_id)
+    if request.method == "GET" and not access.decide(actor=current_actor(), patient_id=patient_id).allowed:
+        # the chart's address shows the emergency access form; an upload sent anyway meets the gate (403, audited)
+        return redirect(url_for("doctor.records.chart", patient_id=patient_id), code=303)
+    chart_url = url_for("doctor.records.chart", patient_id=patient_id)
+    return _documents.upload(patient=patient, done_url=chart_url + "#documents",
+                             template_context={"back_url": chart_url, "for_doctor": True})
+
+
+@bp.route("/<int:patient_id>/documents/<int:entry_id>")
+def document_file(patient_id: int, entry_id: int):
+    """The file itself (audited as a read of that document)."""
+    _patient(patient_id)
+    return _documents.document_file(patient_id=patient_id, entry_id=entry_id)
+
+
+@bp.route("/<int:patient_id>/documents/<int:entry_id>/view")
+def document_view(patient_id: int, entry_id: int):
+    patient = _patient(patient_id)
+    entry = _documents.document_entry(patient_id=patient_id, entry_id=entry_id)
+    return render_form("records/document_view.html", patient=patient, entry=entry, for_doctor=True,
+                       file_url=url_for("doctor.records.document_file", patient_id=patient_id, entry_id=entry_id),
+                       back_url=url_for("doctor.records.chart", patient_id=patient_id, _anchor="documents"))

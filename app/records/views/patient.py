@@ -1,15 +1,17 @@
 """The patient's own record: what the clinic holds about them, and who looked at it."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from app.audit.queries import chart_accesses
 from app.core.request_actor import current_actor
-from app.records import services
+from app.core.uploads import accepts_upload
+from app.records import documents, services
 from app.records.audit_names import audit_lines
 from app.records.models import EntryKind
 from app.records.trends import vitals_trends
+from app.records.views import _documents
 from app.records.views._common import fhir_download
 
 bp = Blueprint("records", __name__, url_prefix="/record")
@@ -45,3 +47,34 @@ def who_looked():
         events, older = chart_accesses(patient_id=patient.id, leave_out_user_id=current_user.id, page=page)
         lines = audit_lines(events, with_patients=False)
     return render_template("records/patient/access.html", patient=patient, lines=lines, page=page, older=older)
+
+
+def _own_patient():
+    patient = services.patient_for_user(current_user.id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+@bp.route("/documents/new", methods=["GET", "POST"])
+@accepts_upload(documents.document_max_bytes)
+def document_new():
+    """The patient adds a document (a letter, a result from elsewhere) to their own record."""
+    patient = _own_patient()
+    record_url = url_for("patient.records.my_record")
+    return _documents.upload(patient=patient, done_url=record_url + "#documents",
+                             template_context={"back_url": record_url, "for_doctor": False})
+
+
+@bp.route("/documents/<int:entry_id>")
+def document_file(entry_id: int):
+    return _documents.document_file(patient_id=_own_patient().id, entry_id=entry_id)
+
+
+@bp.route("/documents/<int:entry_id>/view")
+def document_view(entry_id: int):
+    patient = _own_patient()
+    entry = _documents.document_entry(patient_id=patient.id, entry_id=entry_id)
+    return render_template("records/document_view.html", patient=patient, entry=entry, for_doctor=False,
+                           file_url=url_for("patient.records.document_file", entry_id=entry_id),
+                           back_url=url_for("patient.records.my_record", _anchor="documents"))

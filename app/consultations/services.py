@@ -27,6 +27,7 @@ from app.extensions import db, hub
 from app.scheduling import queries as scheduling_queries
 from app.scheduling import services as scheduling_services
 from app.scheduling.channels import CLINIC, doctor_channel
+from app.scheduling.clinic_time import local_today, to_local
 from app.scheduling.models import Appointment, AppointmentStatus
 
 REPLAY_MAX = 500  # messages sent at most on one (re)connect; a visit's chat stays far below
@@ -149,7 +150,8 @@ def patient_admit(*, actor: Actor, consultation_id: int) -> Consultation:
     db.session.flush()
     audit_access(actor=actor, patient_id=appointment.patient_id, action="consultation.admit",
                  target=f"consultation:{consultation.id}", reason=access.PURPOSE)
-    if appointment.status_enum in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN):
+    if appointment.status_enum in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN) \
+            and to_local(appointment.starts_at).date() == local_today():  # the day's flow starts today's only
         scheduling_services.appointment_advance(actor=actor, appointment_id=appointment.id, action="start")
     _publish_room(consultation, {"type": "state"}, to_lists=True)
     return consultation

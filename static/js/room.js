@@ -93,7 +93,8 @@
   // -- the socket ---------------------------------------------------------------------------------------
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + location.host + t.socket + "?after=" + after);
+    var path = t.socket.replace(/^wss?:\/\/[^/]+/, "");  // url_for gives a websocket route its own scheme
+    socket = new WebSocket(scheme + location.host + path + "?after=" + after);
     socket.onopen = function () {
       retry = 1000;
       Object.keys(pending).forEach(function (id) { send({ type: "chat", id: id, text: pending[id] }); });

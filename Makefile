@@ -30,7 +30,11 @@ services:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install services chromium
+# coturn: the video room's TURN server, which a browser test starts on its own port.
+coturn:
+	@command -v turnserver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null; }
+
+test: install services chromium coturn
 	@db=myafya_test_$$$$; \
 	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $$db" postgres >/dev/null || exit 1; \
 	trap 'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)" postgres >/dev/null' EXIT; \

@@ -295,6 +295,7 @@
       if (send({ type: "admit" })) { e.preventDefault(); if (!joined) { join(); } }
     });
   }
+  window.__roomPeer = function () { return pc; };  // for the tests' getStats and a curious support person
   window.addEventListener("pagehide", function () { send({ type: "signal", data: { presence: "bye" } }); });
   openDevices();
   if (doctor) { connect(); }  // the doctor sees the waiting room live from the start

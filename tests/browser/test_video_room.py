@@ -116,3 +116,73 @@ def test_patient_waits_doctor_admits_both_see_video_and_chat(app, live_server, w
     for page in (patient, doctor_page):
         errors = [m for m in page.console_log if m.startswith(("error:", "pageerror:")) or "Content Security" in m]
         assert errors == []
+
+
+# -- through coturn ------------------------------------------------------------------------------------
+
+TURN_SECRET = "test-secret-shared-with-coturn"
+
+
+@pytest.fixture
+def coturn(tmp_path):
+    """Debian's coturn on its own port, as production runs it: TURN REST credentials
+    (use-auth-secret + static-auth-secret), loopback peers allowed (both browsers are on this machine)."""
+    import shutil
+    import socket
+    import subprocess
+
+    from tests.processes import stop
+    from tests.realtime.support import free_port
+
+    assert shutil.which("turnserver"), "coturn is missing: `make test` installs it (apt-get install coturn)"
+    port = free_port()
+    relay_base = 40000 + (port % 200) * 100
+    process = subprocess.Popen(
+        ["turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", f"--listening-port={port}",
+         f"--min-port={relay_base}", f"--max-port={relay_base + 99}", "--use-auth-secret",
+         f"--static-auth-secret={TURN_SECRET}", "--realm=myafya.test", "--no-tls", "--no-dtls", "--no-cli",
+         "--allow-loopback-peers", "--fingerprint", "--simple-log", f"--log-file={tmp_path / 'turn.log'}",
+         f"--pidfile={tmp_path / 'turn.pid'}", f"--userdb={tmp_path / 'turn.db'}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # listening (TCP too) once it is up
+            for _ in range(100):
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+                assert process.poll() is None, process.stderr.read().decode()[-2000:]
+                import time
+                time.sleep(0.05)
+        yield f"turn:127.0.0.1:{port}?transport=udp"
+    finally:
+        stop(process)
+
+
+RELAYED = """async () => {
+  const stats = await window.__roomPeer().getStats(); let pair = null; const byId = {};
+  stats.forEach(s => { byId[s.id] = s; if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId; });
+  if (!pair) stats.forEach(s => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s.id; });
+  const chosen = pair && byId[pair];
+  return chosen ? [byId[chosen.localCandidateId].candidateType, byId[chosen.remoteCandidateId].candidateType] : null;
+}"""
+
+
+def test_the_call_goes_through_coturn_with_the_rooms_expiring_credentials(app, live_server_factory, coturn, window,
+                                                                          make_user, make_patient):
+    server = live_server_factory(TURN_URLS=(coturn,), TURN_SECRET=TURN_SECRET, ICE_TRANSPORT_POLICY="relay")
+    doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
+    patient_record = make_patient(user_id=patient_user.id)
+    _, token = _video_visit(app, doctor.id, patient_record.id)
+    patient, doctor_page = window(PHONE), window()
+    sign_in(patient, server, patient_user.email)
+    patient.goto(server(f"/visit/{token}"))
+    patient.get_by_role("button", name="Join the waiting room").click()
+    sign_in(doctor_page, server, doctor.email)
+    doctor_page.goto(server(f"/visit/{token}"))
+    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
+    doctor_page.get_by_role("button", name="Open the room").click()
+    doctor_page.get_by_role("button", name="Let the patient in").click()
+    patient.wait_for_function(PLAYING, timeout=20_000)
+    doctor_page.wait_for_function(PLAYING, timeout=20_000)
+    # Only relay candidates were allowed, so the media crossed coturn, which accepted the room's credentials.
+    assert patient.evaluate(RELAYED) == ["relay", "relay"]
+    assert doctor_page.evaluate(RELAYED) == ["relay", "relay"]

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight bench-cold bench bench-chart translations
+.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -97,10 +97,10 @@ def register_hooks(app: Flask) -> None:
     from app.accounts.sessions import session_still_current
     from app.accounts.views import public as accounts_public
     from app.audit import checkpoints
+    from app.audit.services import audit_denied, audit_keep_reads_of_refused_request
     from app.consultations import access as consultations_access
     from app.consultations import queries as consultations_queries
     from app.consultations.channels import channels_register as consultations_channels
-    from app.audit.services import audit_denied, audit_keep_reads_of_refused_request
     from app.core import hooks
     from app.notifications import layout as notifications_layout
     from app.realtime import guard
@@ -161,11 +161,11 @@ def register_request_cycle(app: Flask) -> None:
 
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
+    from app.consultations.views.room import bp as visit_bp
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
     from app.portals import all_portals
     from app.realtime.views import bp as realtime_bp
-    from app.consultations.views.room import bp as visit_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)

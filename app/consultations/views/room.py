@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 

@@ -21,13 +21,11 @@ PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture(scope="module")
-def media_chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS)
-        yield browser
-        browser.close()
+def media_chromium(chromium):
+    """Chromium with fake camera and microphone, from the session's Playwright (one per process)."""
+    browser = chromium.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + MEDIA_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium install clean bench-weight bench-cold bench bench-chart translations
+.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ services:
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: install services chromium
+# coturn: the video room's TURN server, which a browser test starts on its own port.
+coturn:
+	@command -v turnserver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn >/dev/null; }
+
+test: install services chromium coturn
 	@db=myafya_test_$$$$; \
 	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $$db" postgres >/dev/null || exit 1; \
 	trap 'psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)" postgres >/dev/null' EXIT; \
@@ -49,13 +53,14 @@ bench: install services
 bench-chart: install services
 	$(BIN)/python tests/perf/chart_load.py
 
-# After adding or changing strings: refresh the catalogues, then translate what is new (empty or
-# "fuzzy") in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts.
+# After adding or changing strings: refresh the catalogues, then translate what is new (an empty
+# msgstr) in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts. No fuzzy
+# matching: a guessed translation of a near-identical string can say something else entirely.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
 	  --project MyAfya --copyright-holder MyAfya --msgid-bugs-address "" -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l sw
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l en
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --init-missing -l sw
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --init-missing -l en
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -61,6 +61,17 @@ def from_environment() -> dict:
         "TWILIO_ACCOUNT_SID": _env("TWILIO_ACCOUNT_SID"),
         "TWILIO_AUTH_TOKEN": _env("TWILIO_AUTH_TOKEN"),
         "TWILIO_FROM_NUMBER": _env("TWILIO_FROM_NUMBER"),
+        # The video room's ICE servers (app/consultations/ice.py): a self-hosted coturn with time-limited
+        # credentials from a shared secret (`use-auth-secret` + `static-auth-secret` in turnserver.conf),
+        # or Twilio's Network Traversal Service when Twilio is configured (ICE_PROVIDER: auto, coturn,
+        # twilio, none). Without either, no ICE servers: host candidates work on one machine or network.
+        "ICE_PROVIDER": _env("ICE_PROVIDER", "auto"),
+        "TURN_URLS": [u.strip() for u in (_env("TURN_URLS") or "").split(",") if u.strip()],
+        "TURN_SECRET": _env("TURN_SECRET"),
+        "TURN_TTL_SECONDS": _int("TURN_TTL_SECONDS", 2 * 60 * 60),
+        # "relay": media only through TURN (hides the members' addresses from each other; tests use it
+        # to prove the TURN path); "all" (default): direct when possible.
+        "ICE_TRANSPORT_POLICY": _env("ICE_TRANSPORT_POLICY", "all"),
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

@@ -103,6 +103,9 @@ def register_hooks(app: Flask) -> None:
     from app.accounts.views import public as accounts_public
     from app.audit import checkpoints
     from app.audit.services import audit_denied, audit_keep_reads_of_refused_request
+    from app.consultations import access as consultations_access
+    from app.consultations import queries as consultations_queries
+    from app.consultations.channels import channels_register as consultations_channels
     from app.core import hooks
     from app.notifications import layout as notifications_layout
     from app.realtime import guard
@@ -119,12 +122,17 @@ def register_hooks(app: Flask) -> None:
     # realtime asks accounts, and each domain declares its channels
     guard.session_still_current.register(session_still_current)
     channels_register()
+    consultations_channels()
     # audit asks accounts; accounts asks records; records asks scheduling
     checkpoints.active_admins.register(active_admins)
     accounts_public.patient_self_register.register(records_services.patient_self_register)
     visits.appointment_together.register(scheduling_queries.appointment_together)
     visits.patient_appointments.register(scheduling_queries.patient_appointments)
     visits.no_show_counts.register(scheduling_queries.no_show_counts)
+    # scheduling's day and queue ask consultations who waits in a video room; consultations reads
+    # charts through the records gate with its own purpose
+    scheduling_queries.waiting_online.register(consultations_queries.waiting_online)
+    consultations_access.purpose_declare()
 
 
 def register_realtime(app: Flask) -> None:
@@ -158,11 +166,11 @@ def register_request_cycle(app: Flask) -> None:
 
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
+    from app.consultations.views.room import bp as visit_bp
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
     from app.portals import all_portals
     from app.realtime.views import bp as realtime_bp
-    from app.scheduling.views.visit import bp as visit_bp
 
     app.register_blueprint(accounts_bp)
     app.register_blueprint(health_bp)

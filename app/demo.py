@@ -188,6 +188,10 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
 
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
     seed_scheduling(doctors=doctors, patients=patients)
+    from app.consultations.demo import seed_consultations
+
+    db.session.flush()
+    seed_consultations(doctor=doctor, patient=patients[0])
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
     _seed_documents(patients[0], doctor, now)
     db.session.commit()

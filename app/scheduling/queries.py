@@ -10,11 +10,16 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, StaffProfile, User
 from app.core.clock import clock
+from app.core.hooks import Hook
 from app.extensions import db
 from app.scheduling.clinic_time import day_bounds_utc, local_today
 from app.scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WeeklyHours
 
 S = AppointmentStatus
+
+# (appointment ids) -> the set of those whose patient waits in the video room now. The consultations
+# domain answers it (registered by create_app): it sits above scheduling.
+waiting_online = Hook("which of these appointments have their patient in the video waiting room")
 
 
 def doctors_list(*, speciality: str | None = None) -> list[User]:

@@ -21,7 +21,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 
 PATIENT_TEMPLATE_ROOTS = (
     "base.html", "components/*.html", "errors/*.html", "accounts/*.html", "*/patient/*.html",
-    "scheduling/confirm.html", "scheduling/move.html", "scheduling/visit.html", "notifications/inbox.html",
+    "scheduling/confirm.html", "scheduling/move.html", "consultations/*.html", "notifications/inbox.html",
 )
 PATIENT_MODULES = (
     "app/accounts/forms.py", "app/accounts/models.py", "app/accounts/passwords.py", "app/accounts/services.py",
@@ -31,6 +31,8 @@ PATIENT_MODULES = (
     "app/scheduling/forms.py", "app/scheduling/models.py", "app/scheduling/notices.py",
     "app/scheduling/services.py", "app/scheduling/tasks.py", "app/scheduling/views/booking.py",
     "app/scheduling/views/patient.py", "app/audit/actions.py", "app/records/audit_names.py",
+    "app/consultations/services.py", "app/consultations/forms.py", "app/consultations/access.py",
+    "app/consultations/views/room.py", "app/consultations/room_socket.py",
 )
 
 

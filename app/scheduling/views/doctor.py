@@ -19,7 +19,9 @@ bp = Blueprint("scheduling", __name__, url_prefix="/appointments")
 
 def day_context(day: dt.date | None = None) -> dict:
     day = day or local_today()
-    return {"day": day, "today": local_today(), "appointments": queries.day_appointments(day, doctor_id=current_user.id),
+    appointments = queries.day_appointments(day, doctor_id=current_user.id)
+    return {"day": day, "today": local_today(), "appointments": appointments,
+            "waiting": queries.waiting_online([a.id for a in appointments if a.is_video]),
             **flow.buttons_context(offered=("start", "complete", "no_show"))}
 
 

@@ -20,7 +20,9 @@ def queue_context() -> dict:
     today = local_today()
     columns = queries.clinic_queue(today)
     patient_ids = [a.patient_id for _, _, items in columns for a in items]
+    video_ids = [a.id for _, _, items in columns for a in items if a.is_video]
     return {"today": today, "columns": columns, "no_shows": queries.no_show_counts(patient_ids),
+            "waiting": queries.waiting_online(video_ids),
             **flow.buttons_context(offered=("check_in", "no_show"))}
 
 

@@ -1,0 +1,58 @@
+"""A video visit's room: who is waiting, who was let in, and the chat beside the video.
+
+One consultation per video appointment, made when a member first opens the room. Chat messages are
+clinical (encrypted at rest); each has the sender's own id for it (`client_id`: a resend after a
+dropped connection finds the first instead of doubling it) and the room's sequence number (`seq`:
+the order everyone sees, and the cursor a reconnecting page replays from). The sequence is counted
+on the consultation row (`last_seq`), so taking the next number locks that row: two messages sent at
+once are ordered by the database, and both unique constraints back it up.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, UTCDateTime, utcnow
+from app.core.types import EncryptedText
+
+CLIENT_ID_MAX = 40
+MESSAGE_MAX = 2000
+
+
+class Consultation(Base):
+    __tablename__ = "consultations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id", ondelete="CASCADE"), unique=True)
+    # The patient is in the waiting room now (their room socket is open) and not yet let in.
+    waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    admitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    admitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    appointment = relationship("Appointment")
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.waiting_since is not None and self.admitted_at is None
+
+
+class ChatMessage(Base):
+    __tablename__ = "consultation_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(CLIENT_ID_MAX))
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(EncryptedText)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "seq", name="uq_consultation_messages_seq"),
+        UniqueConstraint("consultation_id", "client_id", name="uq_consultation_messages_client_id"),
+        Index("ix_consultation_messages_sender", "sender_id"),
+    )

@@ -1,0 +1,207 @@
+"""The video room's rules: who enters and when, the waiting room and admission, the chat.
+
+Keyword-only, an explicit actor, flush only (the request, or the room socket after each message,
+commits once); events for live pages are published after commit. Every chat write is one audit row,
+every read of others' messages one row per read (a page load, a reconnect's replay, a live delivery),
+with the purpose "consultation".
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.audit.services import audit_access
+from app.consultations import access
+from app.consultations.access import Member
+from app.consultations.channels import room_channel
+from app.consultations.models import CLIENT_ID_MAX, MESSAGE_MAX, ChatMessage, Consultation
+from app.core.actor import Actor
+from app.core.clock import clock
+from app.core.db import on_commit
+from app.core.errors import DomainError, NotFound
+from app.extensions import db, hub
+from app.scheduling import queries as scheduling_queries
+from app.scheduling import services as scheduling_services
+from app.scheduling.channels import CLINIC, doctor_channel
+from app.scheduling.clinic_time import local_today, to_local
+from app.scheduling.models import Appointment, AppointmentStatus
+
+REPLAY_MAX = 500  # messages sent at most on one (re)connect; a visit's chat stays far below
+
+
+@dataclasses.dataclass
+class Room:
+    appointment: Appointment
+    member: Member
+    consultation: Consultation | None  # None while the room is not open
+
+    @property
+    def opens_at(self) -> dt.datetime:
+        return access.opens_at(self.appointment)
+
+    @property
+    def is_open(self) -> bool:
+        return self.consultation is not None
+
+    @property
+    def is_over(self) -> bool:
+        return not self.appointment.is_active
+
+    @property
+    def polite(self) -> bool:
+        """WebRTC perfect negotiation: the patient yields when both offer at once."""
+        return self.member == Member.PATIENT
+
+
+def room_enter(*, actor: Actor, token: str) -> Room:
+    """The room behind the link, for its patient or doctor (NotFound for anyone else, and for a link
+    that does not exist). Its consultation is made when it first opens."""
+    appointment = scheduling_queries.visit_for_member(token=token, user_id=actor.user_id or 0, role=actor.role)
+    member = access.member_or_404(appointment, actor)
+    if not access.is_open(appointment):
+        return Room(appointment, member, None)
+    return Room(appointment, member, _consultation_for(appointment))
+
+
+def room_enter_open(*, actor: Actor, token: str) -> Room:
+    """As room_enter, for what needs the room open now (the socket): DomainError otherwise."""
+    room = room_enter(actor=actor, token=token)
+    if room.is_over:
+        raise DomainError(_("This video visit is over."))
+    if not room.is_open:
+        raise DomainError(_("The video room is not open yet."))
+    return room
+
+
+def _consultation_for(appointment: Appointment) -> Consultation:
+    query = select(Consultation).where(Consultation.appointment_id == appointment.id)
+    consultation = db.session.execute(query).scalar_one_or_none()
+    if consultation is not None:
+        return consultation
+    try:
+        with db.session.begin_nested():  # the other member may open the room at the same moment
+            consultation = Consultation(appointment_id=appointment.id, last_seq=0)
+            db.session.add(consultation)
+    except IntegrityError:
+        consultation = db.session.execute(query).scalar_one()
+    return consultation
+
+
+def consultation_for(actor: Actor, consultation_id: int, *, lock: bool = False) -> tuple[Consultation, Member]:
+    query = select(Consultation).where(Consultation.id == consultation_id)
+    if lock:
+        query = query.with_for_update()
+    consultation = db.session.execute(query).scalar_one_or_none()
+    if consultation is None:
+        raise NotFound(_("No such video visit."))
+    member = access.member_or_404(consultation.appointment, actor)
+    return consultation, member
+
+
+def _publish_room(consultation: Consultation, event: dict, *, to_lists: bool = False) -> None:
+    """After commit: the room's members; with `to_lists`, the doctor's day and the desk's queue too."""
+    channel, appointment = room_channel(consultation.id), consultation.appointment
+    doctor_id, appointment_id = appointment.doctor_id, appointment.id
+
+    def publish():
+        hub.publish(channel, event)
+        if to_lists:
+            message = {"type": "appointment", "event": event["type"], "id": appointment_id}
+            hub.publish(doctor_channel(doctor_id), message)
+            hub.publish(CLINIC, message)
+
+    on_commit(db.session, publish)
+
+
+# -- the waiting room ----------------------------------------------------------------------------------
+
+def patient_waiting_set(*, actor: Actor, consultation_id: int, waiting: bool) -> Consultation:
+    """The patient came into (or left) the waiting room: the doctor's day and the desk's board say
+    "waiting online" while they are there and not yet let in."""
+    consultation, member = consultation_for(actor, consultation_id, lock=True)
+    if member != Member.PATIENT:
+        raise NotFound(_("No such video visit."))
+    if consultation.admitted_at is not None:
+        return consultation
+    now_waiting = consultation.waiting_since is not None
+    if waiting != now_waiting:
+        consultation.waiting_since = clock.now() if waiting else None
+        db.session.flush()
+        _publish_room(consultation, {"type": "state"}, to_lists=True)
+    return consultation
+
+
+def patient_admit(*, actor: Actor, consultation_id: int) -> Consultation:
+    """The doctor lets the patient in: the call starts, and so does the appointment. Again changes nothing."""
+    consultation, member = consultation_for(actor, consultation_id, lock=True)
+    if member != Member.DOCTOR:
+        raise NotFound(_("No such video visit."))
+    appointment = consultation.appointment
+    if not appointment.is_active:
+        raise DomainError(_("This video visit is over."))
+    if consultation.admitted_at is not None:
+        return consultation
+    consultation.admitted_at, consultation.admitted_by_id = clock.now(), actor.user_id
+    consultation.waiting_since = None
+    db.session.flush()
+    audit_access(actor=actor, patient_id=appointment.patient_id, action="consultation.admit",
+                 target=f"consultation:{consultation.id}", reason=access.PURPOSE)
+    if appointment.status_enum in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN) \
+            and to_local(appointment.starts_at).date() == local_today():  # the day's flow starts today's only
+        scheduling_services.appointment_advance(actor=actor, appointment_id=appointment.id, action="start")
+    _publish_room(consultation, {"type": "state"}, to_lists=True)
+    return consultation
+
+
+def room_state(consultation: Consultation) -> dict:
+    return {"waiting": consultation.is_waiting, "admitted": consultation.admitted_at is not None,
+            "over": not consultation.appointment.is_active}
+
+
+# -- the chat ------------------------------------------------------------------------------------------
+
+def chat_post(*, actor: Actor, consultation_id: int, client_id: str, body: str) -> tuple[ChatMessage, bool]:
+    """One message into the room's chat, in the room's order. The same `client_id` again (a resend
+    after a lost connection) returns the first message, not a second: (message, made now?)."""
+    client_id, body = (client_id or "").strip(), (body or "").strip()
+    if not client_id or len(client_id) > CLIENT_ID_MAX or not client_id.isascii():
+        raise DomainError(_("This message cannot be sent."), field="client_id")
+    if not body:
+        raise DomainError(_("Write a message first."), field="body")
+    if len(body) > MESSAGE_MAX:
+        raise DomainError(_("A message has at most %(max)d characters.", max=MESSAGE_MAX), field="body")
+    consultation, _member = consultation_for(actor, consultation_id, lock=True)  # orders concurrent senders
+    if not consultation.appointment.is_active:
+        raise DomainError(_("This video visit is over."))
+    existing = db.session.execute(select(ChatMessage).where(
+        ChatMessage.consultation_id == consultation.id, ChatMessage.client_id == client_id)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    seq = db.session.execute(
+        update(Consultation).where(Consultation.id == consultation.id).values(last_seq=Consultation.last_seq + 1)
+        .returning(Consultation.last_seq)).scalar_one()
+    message = ChatMessage(consultation_id=consultation.id, seq=seq, client_id=client_id, sender_id=actor.user_id,
+                          body=body, sent_at=clock.now())
+    db.session.add(message)
+    db.session.flush()
+    audit_access(actor=actor, patient_id=consultation.appointment.patient_id, action="chat.create",
+                 target=f"consultation:{consultation.id}", reason=access.PURPOSE)
+    _publish_room(consultation, {"type": "chat", "seq": seq})
+    return message, True
+
+
+def chat_read(*, actor: Actor, consultation_id: int, after_seq: int = 0) -> list[ChatMessage]:
+    """The room's messages after `after_seq`, in order. One audit row when it shows the reader anything
+    someone else wrote (their own messages coming back are not a read of anyone's data)."""
+    consultation, _member = consultation_for(actor, consultation_id)
+    messages = list(db.session.execute(
+        select(ChatMessage).where(ChatMessage.consultation_id == consultation.id, ChatMessage.seq > max(after_seq, 0))
+        .order_by(ChatMessage.seq).limit(REPLAY_MAX)).scalars())
+    if any(m.sender_id != actor.user_id for m in messages):
+        audit_access(actor=actor, patient_id=consultation.appointment.patient_id, action="chat.read",
+                     target=f"consultation:{consultation.id}", reason=access.PURPOSE)
+    return messages

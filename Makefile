@@ -49,13 +49,14 @@ bench: install services
 bench-chart: install services
 	$(BIN)/python tests/perf/chart_load.py
 
-# After adding or changing strings: refresh the catalogues, then translate what is new (empty or
-# "fuzzy") in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts.
+# After adding or changing strings: refresh the catalogues, then translate what is new (an empty
+# msgstr) in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts. No fuzzy
+# matching: a guessed translation of a near-identical string can say something else entirely.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
 	  --project MyAfya --copyright-holder MyAfya --msgid-bugs-address "" -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l sw
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --init-missing -l en
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --init-missing -l sw
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete --no-fuzzy-matching --init-missing -l en
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

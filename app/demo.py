@@ -142,5 +142,8 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
     seed_scheduling(doctors=doctors, patients=patients)
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
+    from app.prescriptions.demo import seed_stock
+
+    seed_stock(site_id=pharmacy.id, received_by_id=staff["pharmacist@demo.test"].id)
     db.session.commit()
     return True

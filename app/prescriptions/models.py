@@ -1,0 +1,180 @@
+"""The formulary (medicines, their drug classes, interactions between classes) and each pharmacy's
+stock (batches with expiry, and every movement of stock).
+
+Stock is never read-then-written in Python: a batch's quantity changes only by a conditional UPDATE
+("... WHERE quantity >= :n"), and a CHECK keeps it at zero or above whatever code runs, so two
+pharmacists taking the last box at once cannot both succeed."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import true
+
+from app.core.db import Base, UTCDateTime, utcnow
+from app.core.types import EncryptedText
+
+medicine_classes = Table(
+    "medicine_classes", Base.metadata,
+    Column("medicine_id", ForeignKey("medicines.id", ondelete="CASCADE"), primary_key=True),
+    Column("class_id", ForeignKey("drug_classes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class DrugClass(Base):
+    __tablename__ = "drug_classes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class Medicine(Base):
+    """One product of the formulary: a medicine in one form and strength, with its usual adult single
+    dose (for the dose check), the unit it is dispensed in and its price per unit."""
+
+    __tablename__ = "medicines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    form: Mapped[str] = mapped_column(String(60))
+    strength: Mapped[str] = mapped_column(String(80))
+    route: Mapped[str] = mapped_column(String(30))
+    dose_unit: Mapped[str] = mapped_column(String(20))
+    dose_min: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    dose_max: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    unit: Mapped[str] = mapped_column(String(20))  # what one unit dispensed is: tablet, bottle, vial ...
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # At or below this many units on hand (not expired), the pharmacy's low-stock list shows it.
+    reorder_level: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    name_search: Mapped[str] = mapped_column(String(200), index=True)  # lower-cased name, for search
+
+    classes: Mapped[list[DrugClass]] = relationship(secondary=medicine_classes, order_by=DrugClass.name)
+
+    __table_args__ = (
+        UniqueConstraint("name", "form", "strength", name="uq_medicines_product"),
+        CheckConstraint("dose_min > 0 AND dose_min <= dose_max", name="dose_range"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+        CheckConstraint("reorder_level >= 0", name="reorder_level_not_negative"),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.strength} ({self.form})"
+
+
+class InteractionSeverity(str, enum.Enum):
+    MODERATE = "moderate"
+    MAJOR = "major"
+
+    @property
+    def label(self) -> str:
+        return {"moderate": _l("Moderate"), "major": _l("Major")}[self.value]
+
+
+class Interaction(Base):
+    """Two drug classes that should not be given together without thought; stored once per pair,
+    the lower class id first."""
+
+    __tablename__ = "drug_interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_a_id: Mapped[int] = mapped_column(ForeignKey("drug_classes.id", ondelete="CASCADE"))
+    class_b_id: Mapped[int] = mapped_column(ForeignKey("drug_classes.id", ondelete="CASCADE"))
+    severity: Mapped[str] = mapped_column(String(10))
+    advice: Mapped[str] = mapped_column(String(300))
+
+    class_a: Mapped[DrugClass] = relationship(foreign_keys=[class_a_id])
+    class_b: Mapped[DrugClass] = relationship(foreign_keys=[class_b_id])
+
+    __table_args__ = (
+        UniqueConstraint("class_a_id", "class_b_id", name="uq_drug_interactions_pair"),
+        CheckConstraint("class_a_id < class_b_id", name="ordered_pair"),
+    )
+
+
+class StockBatch(Base):
+    """Units of one medicine from one delivery at one pharmacy: its batch number, expiry and what is left."""
+
+    __tablename__ = "stock_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    medicine_id: Mapped[int] = mapped_column(ForeignKey("medicines.id"))
+    batch_number: Mapped[str] = mapped_column(String(40))
+    expires_on: Mapped[dt.date] = mapped_column(Date)
+    quantity: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    medicine: Mapped[Medicine] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "medicine_id", "batch_number", name="uq_stock_batches_batch"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        Index("ix_stock_batches_site_medicine_expiry", "site_id", "medicine_id", "expires_on"),
+    )
+
+
+class MovementKind(str, enum.Enum):
+    RECEIVED = "received"
+    ADJUSTED = "adjusted"
+    DISPENSED = "dispensed"
+
+
+class AdjustmentReason(str, enum.Enum):
+    COUNT = "count"          # a stock count found a different number
+    DAMAGED = "damaged"
+    EXPIRED = "expired"      # removed from the shelf
+    RETURNED = "returned"    # returned to the supplier
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return ADJUSTMENT_LABELS[self]
+
+
+ADJUSTMENT_LABELS = {
+    AdjustmentReason.COUNT: _l("Stock count correction"), AdjustmentReason.DAMAGED: _l("Damaged"),
+    AdjustmentReason.EXPIRED: _l("Expired, removed"), AdjustmentReason.RETURNED: _l("Returned to supplier"),
+    AdjustmentReason.OTHER: _l("Other"),
+}
+
+
+NOTE_MAX = 200  # a stock adjustment's note
+
+
+class StockMovement(Base):
+    """Every change of a batch's quantity, who made it and why: the batch's ledger."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("stock_batches.id", ondelete="CASCADE"), index=True)
+    change: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(12))
+    note: Mapped[str | None] = mapped_column(EncryptedText)  # free text: may name a patient
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    batch: Mapped[StockBatch] = relationship()
+    by = relationship("User")
+
+    __table_args__ = (CheckConstraint("change <> 0", name="change_not_zero"),)

@@ -1,0 +1,97 @@
+"""Reads for the formulary and stock pages."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.prescriptions.models import DrugClass, Interaction, Medicine, StockBatch, StockMovement
+
+NEAR_EXPIRY_DAYS = 90
+SEARCH_LIMIT = 30
+
+
+def _matching(query, text: str | None):
+    words = (text or "").casefold().split()
+    for word in words[:5]:
+        query = query.where(Medicine.name_search.contains(word, autoescape=True))
+    return query
+
+
+def medicines_search(text: str | None = None, *, active_only: bool = False, limit: int | None = SEARCH_LIMIT) -> list[Medicine]:
+    query = select(Medicine).options(selectinload(Medicine.classes)).order_by(Medicine.name, Medicine.strength)
+    if active_only:
+        query = query.where(Medicine.active.is_(True))
+    return list(db.session.execute(_matching(query, text).limit(limit)).scalars())
+
+
+def medicine_get(medicine_id: int) -> Medicine | None:
+    return db.session.get(Medicine, medicine_id)
+
+
+def classes_all() -> list[DrugClass]:
+    return list(db.session.execute(select(DrugClass).order_by(DrugClass.name)).scalars())
+
+
+def interactions_all() -> list[Interaction]:
+    return list(db.session.execute(
+        select(Interaction).options(selectinload(Interaction.class_a), selectinload(Interaction.class_b))
+        .order_by(Interaction.severity, Interaction.id)).scalars())
+
+
+@dataclasses.dataclass(frozen=True)
+class StockLine:
+    medicine: Medicine
+    on_hand: int            # units in batches not yet expired
+    expired: int            # units still on the shelf past their expiry
+    next_expiry: dt.date | None
+
+    @property
+    def low(self) -> bool:
+        return self.on_hand <= self.medicine.reorder_level
+
+
+def stock_lines(*, site_id: int, today: dt.date, text: str | None = None, low_only: bool = False) -> list[StockLine]:
+    """Per medicine this pharmacy has ever received: what is usable, what has expired, the next expiry."""
+    usable = StockBatch.expires_on > today
+    on_hand = func.coalesce(func.sum(case((usable, StockBatch.quantity), else_=0)), 0)
+    query = (select(Medicine, on_hand, func.coalesce(func.sum(case((usable, 0), else_=StockBatch.quantity)), 0),
+                    func.min(case((usable & (StockBatch.quantity > 0), StockBatch.expires_on))))
+             .join(StockBatch, StockBatch.medicine_id == Medicine.id)
+             .where(StockBatch.site_id == site_id).group_by(Medicine.id).order_by(Medicine.name, Medicine.strength))
+    if low_only:
+        query = query.having(on_hand <= Medicine.reorder_level)
+    return [StockLine(*row) for row in db.session.execute(_matching(query, text))]
+
+
+def near_expiry(*, site_id: int, today: dt.date, days: int = NEAR_EXPIRY_DAYS) -> list[StockBatch]:
+    """Batches with units left that expire within `days` (or already have: they must come off the shelf)."""
+    return list(db.session.execute(
+        select(StockBatch).options(selectinload(StockBatch.medicine))
+        .where(StockBatch.site_id == site_id, StockBatch.quantity > 0,
+               StockBatch.expires_on <= today + dt.timedelta(days=days))
+        .order_by(StockBatch.expires_on, StockBatch.id)).scalars())
+
+
+def batches(*, site_id: int, medicine_id: int) -> list[StockBatch]:
+    return list(db.session.execute(
+        select(StockBatch).where(StockBatch.site_id == site_id, StockBatch.medicine_id == medicine_id)
+        .order_by(StockBatch.expires_on, StockBatch.id)).scalars())
+
+
+def movements(*, site_id: int, medicine_id: int, limit: int = 20) -> list[StockMovement]:
+    return list(db.session.execute(
+        select(StockMovement).join(StockBatch).options(selectinload(StockMovement.by), selectinload(StockMovement.batch))
+        .where(StockBatch.site_id == site_id, StockBatch.medicine_id == medicine_id)
+        .order_by(StockMovement.at.desc(), StockMovement.id.desc()).limit(limit)).scalars())
+
+
+
+
+def stock_alert_counts(*, site_id: int, today: dt.date) -> dict[str, int]:
+    """How many medicines are low and how many batches are near or past expiry: the home page's numbers."""
+    return {"low": len(stock_lines(site_id=site_id, today=today, low_only=True)),
+            "near_expiry": len(near_expiry(site_id=site_id, today=today))}

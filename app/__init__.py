@@ -100,6 +100,8 @@ def register_hooks(app: Flask) -> None:
     from app.audit.services import audit_denied, audit_keep_reads_of_refused_request
     from app.core import hooks
     from app.notifications import layout as notifications_layout
+    from app.prescriptions.channels import channels_register as prescriptions_channels_register
+    from app.prescriptions.purposes import purposes_register
     from app.realtime import guard
     from app.records import services as records_services
     from app.records import visits
@@ -120,6 +122,9 @@ def register_hooks(app: Flask) -> None:
     visits.appointment_together.register(scheduling_queries.appointment_together)
     visits.patient_appointments.register(scheduling_queries.patient_appointments)
     visits.no_show_counts.register(scheduling_queries.no_show_counts)
+    # prescriptions reads charts for its own purposes, through the records gate
+    purposes_register()
+    prescriptions_channels_register()
 
 
 def register_realtime(app: Flask) -> None:

@@ -142,8 +142,10 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]
     seed_scheduling(doctors=doctors, patients=patients)
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
-    from app.prescriptions.demo import seed_stock
+    from app.prescriptions.demo import seed_prescriptions, seed_stock
 
     seed_stock(site_id=pharmacy.id, received_by_id=staff["pharmacist@demo.test"].id)
+    seed_prescriptions(doctor_id=doctor.id, patients=patients, site_id=pharmacy.id,
+                       pharmacist_id=staff["pharmacist@demo.test"].id)
     db.session.commit()
     return True

@@ -10,6 +10,14 @@ from app.accounts.models import (  # noqa: F401
 from app.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
-from app.prescriptions.models import DrugClass, Interaction, Medicine, StockBatch, StockMovement  # noqa: F401
+from app.prescriptions.models import (  # noqa: F401
+    Dispense,
+    DrugClass,
+    Interaction,
+    Medicine,
+    Prescription,
+    StockBatch,
+    StockMovement,
+)
 from app.records.models import ClinicalEntry, Patient  # noqa: F401
 from app.scheduling.models import Appointment, AvailabilityException, WeeklyHours  # noqa: F401

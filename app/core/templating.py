@@ -17,6 +17,7 @@ NAVIGATION = {
                 ("patient.records.my_record", _l("My record"))],
     # (The week view is one tap from Today; the bar must fit one line on a phone.)
     "doctor": [("doctor.home", _l("Today")), ("doctor.records.patients", _l("Patients")),
+               ("doctor.prescriptions.prescriptions", _l("Prescriptions")),
                ("doctor.scheduling.availability", _l("My hours"))],
     "lab": [("lab.home", _l("Lab queue"))],
     "pharmacist": [("pharmacy.home", _l("Dispensing")), ("pharmacy.stock.overview", _l("Stock"))],

@@ -1,8 +1,5 @@
-"""The pharmacy portal: /pharmacy/. Its dispensing queue arrives with prescriptions; stock is here."""
+"""The pharmacy portal: /pharmacy/. Home is the dispensing queue; stock has its own pages."""
 from __future__ import annotations
-
-from flask import render_template
-from flask_login import current_user
 
 from app.accounts.models import Role
 from app.portals import make_portal
@@ -11,19 +8,14 @@ from app.portals import make_portal
 def build():
     portal = make_portal("pharmacy", Role.PHARMACIST)
 
-    @portal.route("/")
-    def home():
-        from app.prescriptions import queries, services
-        from app.scheduling.clinic_time import local_today
-
-        try:
-            site = services.pharmacy_of(user_id=current_user.id)
-        except services.NoPharmacy:
-            site = None
-        counts = queries.stock_alert_counts(site_id=site.id, today=local_today()) if site else None
-        return render_template("portals/pharmacy/home.html", site=site, counts=counts)
-
+    from app.prescriptions.services import NoPharmacy
+    from app.prescriptions.views._common import no_pharmacy_page
+    from app.prescriptions.views.dispensing import bp as dispensing_bp
+    from app.prescriptions.views.dispensing import queue_page
     from app.prescriptions.views.pharmacy import bp as stock_bp
 
+    portal.add_url_rule("/", "home", queue_page)
+    portal.register_error_handler(NoPharmacy, no_pharmacy_page)
+    portal.register_blueprint(dispensing_bp)
     portal.register_blueprint(stock_bp)
     return portal

@@ -5,11 +5,24 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import DateWithin, choices, fits
 from app.prescriptions.models import NOTE_MAX, AdjustmentReason, Medicine, StockBatch
+from app.prescriptions.prescribing import ItemInput
 from app.prescriptions.services import QUANTITY_MAX, MedicineInput
 
 _required = InputRequired(_l("This cannot be empty."))
@@ -91,3 +104,58 @@ class MedicineForm(FlaskForm):
             dose_unit=self.dose_unit.data, dose_min=self.dose_min.data, dose_max=self.dose_max.data,
             unit=self.unit.data, price_cents=int((self.price.data * 100).to_integral_value()),
             reorder_level=self.reorder_level.data, active=bool(self.active.data), class_ids=list(self.class_ids.data or []))
+
+
+FREQUENCY_CHOICES = [("od", _l("Once a day")), ("bd", _l("Twice a day")), ("tds", _l("Three times a day")),
+                     ("qds", _l("Four times a day")), ("nocte", _l("At night")), ("stat", _l("Once, now")),
+                     ("prn", _l("When needed"))]
+
+
+class ItemForm(Form):
+    """One medicine of a prescription (a sub-form: the prescription's form carries the CSRF token)."""
+
+    medicine_id = SelectField(_l("Medicine"), coerce=int, validators=[InputRequired(_l("Choose the medicine."))])
+    dose = DecimalField(_l("Dose (per time)"), places=3, validators=[
+        InputRequired(_l("Enter the dose, a number above zero.")),
+        NumberRange(min=Decimal("0.001"), max=Decimal("100000"), message=_l("Enter the dose, a number above zero."))])
+    route = StringField(_l("Route"), filters=[_strip], default="oral", validators=[Optional(), Length(max=30)])
+    frequency = SelectField(_l("How often"), choices=choices(FREQUENCY_CHOICES), validators=[InputRequired()])
+    days = IntegerField(_l("For how many days"), validators=[
+        InputRequired(_l("Enter from 1 to 365 days.")), NumberRange(min=1, max=365, message=_l("Enter from 1 to 365 days."))])
+    quantity = IntegerField(_l("Quantity to dispense"), validators=[
+        InputRequired(_l("Enter a quantity from 1 to 10,000.")),
+        NumberRange(min=1, max=10_000, message=_l("Enter a quantity from 1 to 10,000."))])
+    instructions = StringField(_l("Instructions for the patient"), filters=[_strip], validators=[
+        Optional(), Length(max=300, message=_l("Use at most %(max)d characters."))])
+
+
+class PrescriptionForm(FlaskForm):
+    items = FieldList(FormField(ItemForm), min_entries=1, max_entries=5)
+    pharmacy_id = SelectField(_l("Pharmacy the patient chose"), coerce=int,
+                              validators=[InputRequired(_l("Choose a pharmacy from the list."))])
+    refills = IntegerField(_l("Refills allowed"), default=0, validators=[
+        InputRequired(_l("Allow from 0 to 5 refills.")), NumberRange(min=0, max=5, message=_l("Allow from 0 to 5 refills."))])
+
+    def with_choices(self, *, medicines, pharmacies) -> "PrescriptionForm":
+        for entry in self.items:
+            entry.form.medicine_id.choices = choices([(0, "—")] + [(m.id, m.label) for m in medicines])
+        self.pharmacy_id.choices = choices([(p.id, p.name) for p in pharmacies])
+        return self
+
+    def item_inputs(self) -> list[ItemInput]:
+        return [ItemInput(medicine_id=e.form.medicine_id.data, dose=e.form.dose.data, route=e.form.route.data or "",
+                          frequency=e.form.frequency.data, days=e.form.days.data, quantity=e.form.quantity.data,
+                          instructions=e.form.instructions.data) for e in self.items]
+
+
+class PharmacyNoteForm(FlaskForm):
+    """A pharmacist's question to the prescriber, or why it will not be dispensed."""
+
+    note = TextAreaField(_l("What should the prescriber know?"), filters=[_strip], validators=[
+        InputRequired(_l("Say what the prescriber should know.")),
+        Length(max=300, message=_l("Use at most %(max)d characters."))])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Collection code"), filters=[_strip], validators=[
+        InputRequired(_l("Type the code the patient shows.")), Length(max=20)])

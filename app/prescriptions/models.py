@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import true
 
 from app.core.db import Base, UTCDateTime, utcnow
-from app.core.types import EncryptedText
+from app.core.types import EncryptedJSON, EncryptedText
 
 medicine_classes = Table(
     "medicine_classes", Base.metadata,
@@ -178,3 +178,109 @@ class StockMovement(Base):
     by = relationship("User")
 
     __table_args__ = (CheckConstraint("change <> 0", name="change_not_zero"),)
+
+
+class PrescriptionStatus(str, enum.Enum):
+    SENT = "sent"              # signed and sent to the pharmacy: new in its queue
+    PREPARING = "preparing"
+    READY = "ready"            # the patient has been told to collect
+    DISPENSED = "dispensed"
+    QUERIED = "queried"        # the pharmacist asked the prescriber a question
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"    # by the prescriber
+    SUPERSEDED = "superseded"  # replaced by a newer prescription
+
+    @property
+    def label(self) -> str:
+        return PRESCRIPTION_STATUS_LABELS[self]
+
+    @property
+    def badge(self) -> str:
+        return {"sent": "badge-info", "preparing": "badge-warn", "ready": "badge-ok", "dispensed": "",
+                "queried": "badge-danger", "rejected": "badge-danger", "cancelled": "", "superseded": ""}[self.value]
+
+
+PRESCRIPTION_STATUS_LABELS = {
+    PrescriptionStatus.SENT: _l("New"), PrescriptionStatus.PREPARING: _l("Being prepared"),
+    PrescriptionStatus.READY: _l("Ready to collect"), PrescriptionStatus.DISPENSED: _l("Collected"),
+    PrescriptionStatus.QUERIED: _l("Question from the pharmacy"), PrescriptionStatus.REJECTED: _l("Not dispensed"),
+    PrescriptionStatus.CANCELLED: _l("Cancelled"), PrescriptionStatus.SUPERSEDED: _l("Replaced"),
+}
+P = PrescriptionStatus
+# The one state machine: which status may follow which (views show only these moves).
+PRESCRIPTION_FLOW = {
+    P.SENT: (P.PREPARING, P.QUERIED, P.REJECTED, P.CANCELLED, P.SUPERSEDED),
+    P.PREPARING: (P.READY, P.QUERIED, P.REJECTED),
+    P.READY: (P.DISPENSED, P.PREPARING),
+    P.QUERIED: (P.PREPARING, P.CANCELLED, P.SUPERSEDED),
+    P.DISPENSED: (P.SENT,),  # an approved refill sends it to the pharmacy again
+    P.REJECTED: (P.SUPERSEDED,),
+    P.CANCELLED: (),
+    P.SUPERSEDED: (),
+}
+OPEN_STATUSES = (P.SENT, P.PREPARING, P.READY, P.QUERIED)
+
+
+class Prescription(Base):
+    """A signed prescription: immutable once signed (a change is a new prescription that supersedes
+    it). What it prescribes lives only in `items`, encrypted; the plain columns are what the
+    pharmacy's queue sorts and filters on."""
+
+    __tablename__ = "prescriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    prescriber_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    pharmacy_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    status: Mapped[str] = mapped_column(String(12), default=PrescriptionStatus.SENT.value)
+    # [{medicine_id, medicine, dose, dose_unit, route, frequency, days, quantity, unit, instructions}]
+    items: Mapped[list] = mapped_column(EncryptedJSON)
+    # The warnings the prescriber saw and why each was overridden: [{kind, message, reason}].
+    overrides: Mapped[list] = mapped_column(EncryptedJSON, default=list)
+    refills_allowed: Mapped[int] = mapped_column(Integer, default=0)
+    refills_used: Mapped[int] = mapped_column(Integer, default=0)
+    # What the patient shows at the counter (short, unambiguous letters); the printed QR carries
+    # the long verification token instead.
+    collection_code: Mapped[str] = mapped_column(String(8), unique=True)
+    verification_token: Mapped[str] = mapped_column(String(43), unique=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
+    status_note: Mapped[str | None] = mapped_column(EncryptedText)  # the pharmacist's question or refusal
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient = relationship("Patient")
+    prescriber = relationship("User", foreign_keys=[prescriber_id])
+    pharmacy = relationship("Site")
+
+    __table_args__ = (
+        Index("ix_prescriptions_pharmacy_status", "pharmacy_id", "status", "signed_at"),
+        Index("ix_prescriptions_patient_signed", "patient_id", "signed_at"),
+        Index("ix_prescriptions_prescriber_status", "prescriber_id", "status"),
+        CheckConstraint("refills_used >= 0 AND refills_used <= refills_allowed", name="refills_within_count"),
+    )
+
+    @property
+    def status_enum(self) -> PrescriptionStatus:
+        return PrescriptionStatus(self.status)
+
+    def may_become(self, status: PrescriptionStatus) -> bool:
+        return status in PRESCRIPTION_FLOW[self.status_enum]
+
+
+class Dispense(Base):
+    """One handing over of a prescription (the first, then one per refill): who, when, which batches."""
+
+    __tablename__ = "dispenses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 0: the first; n: the n-th refill
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # [{medicine_id, batch_number, expires_on, quantity}] and what it cost: clinical, so encrypted.
+    batches: Mapped[list] = mapped_column(EncryptedJSON)
+    charge_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    by = relationship("User")
+
+    __table_args__ = (UniqueConstraint("prescription_id", "number", name="uq_dispenses_prescription_number"),)

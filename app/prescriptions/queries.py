@@ -95,3 +95,50 @@ def stock_alert_counts(*, site_id: int, today: dt.date) -> dict[str, int]:
     """How many medicines are low and how many batches are near or past expiry: the home page's numbers."""
     return {"low": len(stock_lines(site_id=site_id, today=today, low_only=True)),
             "near_expiry": len(near_expiry(site_id=site_id, today=today))}
+
+
+def pharmacy_queue(*, site_id: int) -> dict[str, list]:
+    """The open prescriptions at a pharmacy by status, oldest first (names only: no clinical content)."""
+    from app.prescriptions.models import OPEN_STATUSES, Prescription
+
+    rows = db.session.execute(
+        select(Prescription).options(selectinload(Prescription.patient), selectinload(Prescription.prescriber))
+        .where(Prescription.pharmacy_id == site_id, Prescription.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Prescription.signed_at, Prescription.id)).scalars()
+    queue: dict[str, list] = {s.value: [] for s in OPEN_STATUSES}
+    for prescription in rows:
+        queue[prescription.status].append(prescription)
+    return queue
+
+
+def prescriptions_of_patient(*, patient_id: int, limit: int = 30) -> list:
+    from app.prescriptions.models import Prescription
+
+    return list(db.session.execute(
+        select(Prescription).options(selectinload(Prescription.pharmacy), selectinload(Prescription.prescriber))
+        .where(Prescription.patient_id == patient_id)
+        .order_by(Prescription.signed_at.desc(), Prescription.id.desc()).limit(limit)).scalars())
+
+
+def pharmacies() -> list:
+    from app.accounts.models import Site, SiteKind
+
+    return list(db.session.execute(select(Site).where(Site.kind == SiteKind.PHARMACY.value).order_by(Site.name)).scalars())
+
+
+def prescriptions_by_prescriber(*, prescriber_id: int, limit: int = 50) -> list:
+    """A doctor's own prescriptions, newest first: names and status only (the list shows no items)."""
+    from app.prescriptions.models import Prescription
+
+    return list(db.session.execute(
+        select(Prescription).options(selectinload(Prescription.patient), selectinload(Prescription.pharmacy))
+        .where(Prescription.prescriber_id == prescriber_id)
+        .order_by(Prescription.status_changed_at.desc(), Prescription.id.desc()).limit(limit)).scalars())
+
+
+def collectable_count(*, patient_id: int) -> int:
+    """How many of a patient's prescriptions wait at a pharmacy, ready (a count: no clinical content)."""
+    from app.prescriptions.models import Prescription, PrescriptionStatus
+
+    return db.session.execute(select(func.count()).select_from(Prescription).where(
+        Prescription.patient_id == patient_id, Prescription.status == PrescriptionStatus.READY.value)).scalar_one()

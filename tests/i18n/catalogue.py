@@ -31,6 +31,7 @@ PATIENT_MODULES = (
     "app/scheduling/forms.py", "app/scheduling/models.py", "app/scheduling/notices.py",
     "app/scheduling/services.py", "app/scheduling/tasks.py", "app/scheduling/views/booking.py",
     "app/scheduling/views/patient.py", "app/audit/actions.py", "app/records/audit_names.py",
+    "app/prescriptions/models.py", "app/prescriptions/notices.py",
 )
 
 

@@ -7,6 +7,9 @@ import pytest
 from app.accounts.models import Role, Site, SiteKind, StaffProfile
 from app.core.actor import Actor
 from app.extensions import db
+from app.prescriptions.models import StockBatch
+from app.records.models import EntryKind
+from app.records.services import entry_add
 
 
 @pytest.fixture
@@ -77,3 +80,27 @@ def day(app):
             return days(n)
 
     return at
+
+
+@pytest.fixture
+def clinic(app, make_user, make_patient, care, pharmacy, pharmacist_at, medicine_id):
+    """A doctor in care of a patient (with an account and a phone) who has a severe penicillin
+    allergy, a mild sulfa allergy, and takes warfarin; a pharmacist at our pharmacy with stock."""
+    doctor = make_user(Role.DOCTOR)
+    patient_user = make_user(Role.PATIENT, language="sw")
+    patient = make_patient(user_id=patient_user.id, phone="+254712000555")
+    care(doctor, patient)
+    system = Actor.system("test")
+    stock = [(medicine_id(name, form), name, quantity) for name, form, quantity in [
+        ("Paracetamol", "tablet", 100), ("Sulfamethoxazole + trimethoprim", None, 10), ("Ibuprofen", None, 30)]]
+    with app.app_context():
+        for kind, content in [(EntryKind.ALLERGY, {"substance": "Penicillin", "severity": "severe", "reaction": "Anaphylaxis"}),
+                              (EntryKind.ALLERGY, {"substance": "Sulfa drugs", "severity": "mild"}),
+                              (EntryKind.MEDICATION, {"drug": "Warfarin 5 mg", "frequency": "daily"})]:
+            entry_add(actor=system, patient_id=patient.id, kind=kind, content=content)
+        for medicine, name, quantity in stock:
+            db.session.add(StockBatch(site_id=pharmacy[0], medicine_id=medicine, batch_number=f"{name[:3]}-1",
+                                      expires_on=days(200), quantity=quantity))
+        db.session.commit()
+    return {"doctor": doctor, "patient": patient, "patient_user": patient_user, "pharmacy": pharmacy[0],
+            "other_pharmacy": pharmacy[1], "pharmacist": pharmacist_at(pharmacy[0]), "medicine": medicine_id}

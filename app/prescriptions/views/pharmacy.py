@@ -2,7 +2,7 @@
 and the lists that need action (low stock, near expiry). A pharmacist sees their own pharmacy only."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,11 +16,6 @@ from app.prescriptions.models import AdjustmentReason
 from app.scheduling.clinic_time import local_today
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
-
-
-@bp.errorhandler(services.NoPharmacy)
-def no_pharmacy(error):
-    return render_template("prescriptions/pharmacy/no_pharmacy.html", message=error.message)
 
 
 def _site():

@@ -161,6 +161,7 @@ def register_portals(app: Flask) -> None:
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
     from app.portals import all_portals
+    from app.prescriptions.views.public import bp as rx_check_bp
     from app.realtime.views import bp as realtime_bp
     from app.scheduling.views.visit import bp as visit_bp
 
@@ -169,6 +170,7 @@ def register_portals(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(visit_bp)
+    app.register_blueprint(rx_check_bp)
     for portal in all_portals():
         app.register_blueprint(portal)
 

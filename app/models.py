@@ -16,6 +16,7 @@ from app.prescriptions.models import (  # noqa: F401
     Interaction,
     Medicine,
     Prescription,
+    RefillRequest,
     StockBatch,
     StockMovement,
 )

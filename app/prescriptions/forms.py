@@ -159,3 +159,8 @@ class PharmacyNoteForm(FlaskForm):
 class CodeForm(FlaskForm):
     code = StringField(_l("Collection code"), filters=[_strip], validators=[
         InputRequired(_l("Type the code the patient shows.")), Length(max=20)])
+
+
+class RefillDeclineForm(FlaskForm):
+    note = StringField(_l("Why not (the patient reads this)"), filters=[_strip], validators=[
+        InputRequired(_l("Say why, for the patient.")), Length(max=300, message=_l("Use at most %(max)d characters."))])

@@ -284,3 +284,31 @@ class Dispense(Base):
     by = relationship("User")
 
     __table_args__ = (UniqueConstraint("prescription_id", "number", name="uq_dispenses_prescription_number"),)
+
+
+class RefillStatus(str, enum.Enum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class RefillRequest(Base):
+    """A patient asking for the next refill; the prescriber approves (the prescription goes to the
+    pharmacy again, its own dispense) or declines. One request per refill number: a double tap or a
+    second device finds the first."""
+
+    __tablename__ = "refill_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescriptions.id"))
+    number: Mapped[int] = mapped_column(Integer)  # which refill: refills_used + 1 when asked
+    status: Mapped[str] = mapped_column(String(10), default=RefillStatus.REQUESTED.value)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(EncryptedText)  # why declined
+
+    prescription: Mapped[Prescription] = relationship()
+
+    __table_args__ = (UniqueConstraint("prescription_id", "number", name="uq_refill_requests_number"),
+                      Index("ix_refill_requests_status", "status", "requested_at"))

@@ -54,6 +54,13 @@ def prescription_ready(prescription: Prescription) -> None:
                       pharmacy=pharmacy, code=code))
 
 
+def refill_declined(prescription: Prescription, *, number: int) -> None:
+    """The reason stays in the app (it may be clinical): the message only says to look."""
+    _tell_patient(prescription, event=f"refill{number}-declined", subject=lambda: _("About your refill request"),
+                  text=lambda pharmacy, code: _(
+                      "Your doctor did not approve the refill you asked for. Open MyAfya to read why."))
+
+
 def prescriber_told(prescription: Prescription, *, event: str, text: Callable[[str, str], str]) -> None:
     """An in-app message to the prescriber naming the patient (staff see names), in their language:
     `text(patient name, pharmacy)`."""

@@ -142,3 +142,24 @@ def collectable_count(*, patient_id: int) -> int:
 
     return db.session.execute(select(func.count()).select_from(Prescription).where(
         Prescription.patient_id == patient_id, Prescription.status == PrescriptionStatus.READY.value)).scalar_one()
+
+
+def refill_requests_for(*, prescriber_id: int) -> list:
+    from app.prescriptions.models import Prescription, RefillRequest, RefillStatus
+
+    return list(db.session.execute(
+        select(RefillRequest).join(Prescription).options(selectinload(RefillRequest.prescription)
+                                                        .selectinload(Prescription.patient))
+        .where(Prescription.prescriber_id == prescriber_id, RefillRequest.status == RefillStatus.REQUESTED.value)
+        .order_by(RefillRequest.requested_at)).scalars())
+
+
+def refill_requests_of(*, prescription_ids: list[int]) -> dict[int, object]:
+    """The latest refill request of each prescription, by prescription id."""
+    from app.prescriptions.models import RefillRequest
+
+    latest: dict[int, object] = {}
+    for request in db.session.execute(select(RefillRequest).where(RefillRequest.prescription_id.in_(prescription_ids or [-1]))
+                                      .order_by(RefillRequest.number)).scalars():
+        latest[request.prescription_id] = request
+    return latest

@@ -22,6 +22,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 PATIENT_TEMPLATE_ROOTS = (
     "base.html", "components/*.html", "errors/*.html", "accounts/*.html", "*/patient/*.html",
     "scheduling/confirm.html", "scheduling/move.html", "scheduling/visit.html", "notifications/inbox.html",
+    "prescriptions/print.html", "prescriptions/check.html",
 )
 PATIENT_MODULES = (
     "app/accounts/forms.py", "app/accounts/models.py", "app/accounts/passwords.py", "app/accounts/services.py",

@@ -29,3 +29,11 @@ def prescription_for_reader(*, actor: Actor, prescription_id: int) -> Prescripti
 def no_pharmacy_page(error):
     """A pharmacist whose account no admin has assigned to a pharmacy: say so, on every pharmacy page."""
     return render_template("prescriptions/pharmacy/no_pharmacy.html", message=error.message)
+
+
+def print_prescription(prescription: Prescription):
+    """The printable prescription: prescriber, patient, items, the verification code and its QR."""
+    from app.prescriptions.printing import verification_qr, verification_url
+
+    return render_template("prescriptions/print.html", prescription=prescription, qr=verification_qr(prescription),
+                           check_url=verification_url(prescription))

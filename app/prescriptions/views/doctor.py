@@ -6,16 +6,16 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.errors import NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.request_args import or_404
 from app.core.transactions import refused
-from app.prescriptions import prescribing, queries
-from app.prescriptions.forms import PrescriptionForm
+from app.prescriptions import prescribing, queries, refills
+from app.prescriptions.forms import PrescriptionForm, RefillDeclineForm
 from app.prescriptions.models import Prescription
-from app.prescriptions.views._common import prescription_for_reader
+from app.prescriptions.views._common import prescription_for_reader, print_prescription
 from app.records import services as records
 
 bp = Blueprint("prescriptions", __name__)
@@ -84,7 +84,42 @@ def prescription_new(patient_id: int):
 def prescriptions():
     mine = queries.prescriptions_by_prescriber(prescriber_id=current_user.id)
     return render_page_or_fragment("prescriptions/doctor/list.html", "prescriptions/doctor/_list.html",
-                                   prescriptions=mine)
+                                   prescriptions=mine, refill_requests=queries.refill_requests_for(
+                                       prescriber_id=current_user.id), decline_form=RefillDeclineForm(formdata=None))
+
+
+@bp.route("/prescriptions/<int:prescription_id>/print")
+def print_page(prescription_id: int):
+    return print_prescription(prescription_for_reader(actor=current_actor(), prescription_id=prescription_id))
+
+
+@bp.route("/prescriptions/refills/<int:request_id>/approve", methods=["POST"])
+def refill_approve(request_id: int):
+    url = url_for("doctor.prescriptions.prescriptions")
+    try:
+        refills.refill_approve(actor=current_actor(), request_id=request_id)
+    except NotFound:
+        raise
+    except DomainError as error:
+        return refused(error.message, url)
+    flash(_("Refill approved and sent to the pharmacy."), "success")
+    return redirect(url, code=303)
+
+
+@bp.route("/prescriptions/refills/<int:request_id>/decline", methods=["POST"])
+def refill_decline(request_id: int):
+    url = url_for("doctor.prescriptions.prescriptions")
+    form = RefillDeclineForm()
+    if not form.validate_on_submit():
+        return refused(form.note.errors[0] if form.note.errors else _("Say why, for the patient."), url)
+    try:
+        refills.refill_decline(actor=current_actor(), request_id=request_id, note=form.note.data)
+    except NotFound:
+        raise
+    except DomainError as error:
+        return refused(error.message, url)
+    flash(_("Refill declined; the patient can read why."), "success")
+    return redirect(url, code=303)
 
 
 @bp.route("/prescriptions/<int:prescription_id>")

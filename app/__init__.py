@@ -108,6 +108,8 @@ def register_hooks(app: Flask) -> None:
     from app.consultations.channels import channels_register as consultations_channels
     from app.core import hooks
     from app.notifications import layout as notifications_layout
+    from app.prescriptions.channels import channels_register as prescriptions_channels_register
+    from app.prescriptions.purposes import purposes_register
     from app.realtime import guard
     from app.records import services as records_services
     from app.records import visits
@@ -133,6 +135,9 @@ def register_hooks(app: Flask) -> None:
     # charts through the records gate with its own purpose
     scheduling_queries.waiting_online.register(consultations_queries.waiting_online)
     consultations_access.purpose_declare()
+    # prescriptions reads charts for its own purposes, through the records gate
+    purposes_register()
+    prescriptions_channels_register()
 
 
 def register_realtime(app: Flask) -> None:
@@ -170,6 +175,7 @@ def register_portals(app: Flask) -> None:
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
     from app.portals import all_portals
+    from app.prescriptions.views.public import bp as rx_check_bp
     from app.realtime.views import bp as realtime_bp
 
     app.register_blueprint(accounts_bp)
@@ -177,6 +183,7 @@ def register_portals(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(visit_bp)
+    app.register_blueprint(rx_check_bp)
     for portal in all_portals():
         app.register_blueprint(portal)
 

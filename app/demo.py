@@ -194,5 +194,10 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     seed_consultations(doctor=doctor, patient=patients[0])
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
     _seed_documents(patients[0], doctor, now)
+    from app.prescriptions.demo import seed_prescriptions, seed_stock
+
+    seed_stock(site_id=pharmacy.id, received_by_id=staff["pharmacist@demo.test"].id)
+    seed_prescriptions(doctor_id=doctor.id, patients=patients, site_id=pharmacy.id,
+                       pharmacist_id=staff["pharmacist@demo.test"].id)
     db.session.commit()
     return True

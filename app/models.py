@@ -12,5 +12,15 @@ from app.consultations.models import ChatMessage, Consultation  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.core.files import StoredFile  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401
+from app.prescriptions.models import (  # noqa: F401
+    Dispense,
+    DrugClass,
+    Interaction,
+    Medicine,
+    Prescription,
+    RefillRequest,
+    StockBatch,
+    StockMovement,
+)
 from app.records.models import ClinicalEntry, Patient  # noqa: F401
 from app.scheduling.models import Appointment, AvailabilityException, WeeklyHours  # noqa: F401

@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
-from werkzeug.routing import FloatConverter, IntegerConverter, UUIDConverter
+from werkzeug.routing import AnyConverter, FloatConverter, IntegerConverter, UUIDConverter
 
 from app.accounts.models import Role
 from tests.conftest import test_settings
@@ -75,6 +75,8 @@ def dummy_arguments(rule, overrides: dict | None = None) -> dict:
             values[name] = 1.0
         elif isinstance(converter, UUIDConverter):
             values[name] = "00000000-0000-0000-0000-000000000001"
+        elif isinstance(converter, AnyConverter):
+            values[name] = sorted(converter.items)[0]
         else:
             values[name] = "x"
     values.update(overrides or {})

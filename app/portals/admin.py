@@ -19,6 +19,7 @@ def build():
 
     from app.accounts.views.admin import bp as accounts_bp
     from app.notifications.views.admin import bp as notifications_bp
+    from app.prescriptions.views.admin import bp as formulary_bp
     from app.records.views.admin import bp as audit_bp
     from app.scheduling.views.admin import bp as scheduling_bp
 
@@ -26,4 +27,5 @@ def build():
     portal.register_blueprint(scheduling_bp)
     portal.register_blueprint(notifications_bp)
     portal.register_blueprint(audit_bp)
+    portal.register_blueprint(formulary_bp)
     return portal

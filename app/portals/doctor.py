@@ -16,9 +16,11 @@ def build():
 
         return render_template("scheduling/doctor/day.html", **day_context())
 
+    from app.prescriptions.views.doctor import bp as prescriptions_bp
     from app.records.views.doctor import bp as records_bp
     from app.scheduling.views.doctor import bp as scheduling_bp
 
     portal.register_blueprint(records_bp)
     portal.register_blueprint(scheduling_bp)
+    portal.register_blueprint(prescriptions_bp)
     return portal

@@ -13,16 +13,20 @@ def build():
 
     @portal.route("/")
     def home():
+        from app.prescriptions.queries import collectable_count
         from app.records.services import patient_for_user
         from app.scheduling.queries import patient_appointments
 
         patient = patient_for_user(current_user.id)
         upcoming = patient_appointments(patient.id)[0] if patient else []
-        return render_template("portals/patient/home.html", patient=patient, upcoming=upcoming[:3])
+        ready = collectable_count(patient_id=patient.id) if patient else 0
+        return render_template("portals/patient/home.html", patient=patient, upcoming=upcoming[:3], ready=ready)
 
+    from app.prescriptions.views.patient import bp as prescriptions_bp
     from app.records.views.patient import bp as records_bp
     from app.scheduling.views.patient import bp as scheduling_bp
 
     portal.register_blueprint(records_bp)
     portal.register_blueprint(scheduling_bp)
+    portal.register_blueprint(prescriptions_bp)
     return portal

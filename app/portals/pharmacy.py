@@ -1,7 +1,5 @@
-"""The pharmacy portal: /pharmacy/. Its dispensing queue arrives with the prescriptions domain."""
+"""The pharmacy portal: /pharmacy/. Home is the dispensing queue; stock has its own pages."""
 from __future__ import annotations
-
-from flask import render_template
 
 from app.accounts.models import Role
 from app.portals import make_portal
@@ -10,8 +8,14 @@ from app.portals import make_portal
 def build():
     portal = make_portal("pharmacy", Role.PHARMACIST)
 
-    @portal.route("/")
-    def home():
-        return render_template("portals/pharmacy/home.html")
+    from app.prescriptions.services import NoPharmacy
+    from app.prescriptions.views._common import no_pharmacy_page
+    from app.prescriptions.views.dispensing import bp as dispensing_bp
+    from app.prescriptions.views.dispensing import queue_page
+    from app.prescriptions.views.pharmacy import bp as stock_bp
 
+    portal.add_url_rule("/", "home", queue_page)
+    portal.register_error_handler(NoPharmacy, no_pharmacy_page)
+    portal.register_blueprint(dispensing_bp)
+    portal.register_blueprint(stock_bp)
     return portal

@@ -135,6 +135,17 @@ def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | None 
     return decision
 
 
+def clinical_access(*, actor: Actor, patient_id: int, part: ChartPart, action: str, target: str | None = None,
+                    write: bool = False, purpose: str | None = None) -> AccessDecision:
+    """The gate for clinical data another domain keeps (a prescription's items, a consultation's chat,
+    a lab result): the same decision as that part of the chart, refused and audited the same way;
+    what is allowed is audited as `action` on `target`."""
+    patient_get(patient_id)
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, write=write, purpose=purpose)
+    audit_access(actor=actor, patient_id=patient_id, action=action, target=target, reason=decision.reason)
+    return decision
+
+
 class Chart(dict):
     """A chart as the gate let it be read: {EntryKind: entries, newest first} for the kinds read,
     the past history when it was read, and the decision it was read under (`access`: its purpose,

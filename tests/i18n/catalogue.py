@@ -22,6 +22,7 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 PATIENT_TEMPLATE_ROOTS = (
     "base.html", "components/*.html", "errors/*.html", "accounts/*.html", "*/patient/*.html",
     "scheduling/confirm.html", "scheduling/move.html", "consultations/*.html", "notifications/inbox.html",
+    "prescriptions/print.html", "prescriptions/check.html",
 )
 PATIENT_MODULES = (
     "app/accounts/forms.py", "app/accounts/models.py", "app/accounts/passwords.py", "app/accounts/services.py",
@@ -33,6 +34,7 @@ PATIENT_MODULES = (
     "app/scheduling/views/patient.py", "app/audit/actions.py", "app/records/audit_names.py",
     "app/consultations/services.py", "app/consultations/forms.py", "app/consultations/access.py",
     "app/consultations/views/room.py", "app/consultations/room_socket.py",
+    "app/prescriptions/models.py", "app/prescriptions/notices.py",
 )
 
 

@@ -224,11 +224,14 @@ def dispensing():
     """A purpose as the pharmacy will register it: pharmacists read allergies and medications of the
     patients whose prescriptions they hold (here: a set of patient ids)."""
     holding: set[int] = set()
+    registered = access.PURPOSES.pop("dispensing", None)  # the pharmacy's own, put back afterwards
     access.purpose_register(Purpose(name="dispensing", roles=frozenset({Role.PHARMACIST.value}),
                                     reads=frozenset({ChartPart.ALLERGY, ChartPart.MEDICATION}),
                                     applies=lambda actor, patient_id: patient_id in holding))
     yield holding
     access.purpose_unregister("dispensing")
+    if registered is not None:
+        access.purpose_register(registered)
 
 
 def test_a_registered_purpose_opens_only_its_parts_to_its_roles_when_it_applies(world, make_user, dispensing):

@@ -19,6 +19,7 @@ from app.core.actor import Actor
 from app.core.clock import clock
 from app.core.db import column_length
 from app.core.errors import DomainError, NotFound
+from app.core.security import DB_INT_MAX
 from app.extensions import db
 from app.records import access, icd10, visits
 from app.records.access import AccessDecision, ChartPart
@@ -256,7 +257,8 @@ def _link_visit(content: dict, *, actor: Actor, patient_id: int, kept: int | Non
         appointment_id = int(content["appointment_id"])
     except (TypeError, ValueError):
         appointment_id = None
-    visit = visits.visit_get(appointment_id) if appointment_id is not None else None
+    in_range = appointment_id is not None and 0 < appointment_id <= DB_INT_MAX
+    visit = visits.visit_get(appointment_id) if in_range else None
     mine = visit is not None and (actor.is_system or visit.doctor_id == actor.user_id or visit.id == kept)
     if visit is None or visit.patient_id != patient_id or not mine:
         raise DomainError(_("Choose one of this patient's visits with you."), field="appointment_id")

@@ -24,6 +24,7 @@ PHRASES = {
     "vitals.create": _l("Recorded vital signs"),
     "note.create": _l("Wrote a note"),
     "history.update": _l("Updated past history"),
+    "problem.search": _l("Found your record in a search by diagnosis"),
     "appointment.create": _l("Booked an appointment"),
     "appointment.cancel": _l("Cancelled an appointment"),
     "appointment.move": _l("Moved an appointment"),

@@ -62,6 +62,15 @@ def test_a_doctor_codes_a_diagnosis_writes_a_soap_note_and_finds_the_patient_by_
         expect(results).not_to_contain_text("Stranger")
         screenshot(page, "clinical-by-diagnosis-768")
         assert csp_violations(console) == []
+
+        # For a human eye: the list as one types (after the check: a screenshot taken while the
+        # list is open makes Chromium itself report inline styles).
+        page.goto(live_server(f"/doctor/patients/{patient.id}"))
+        problems = page.locator("section#problem")
+        problems.locator("summary", has_text="Add problem").click()
+        problems.locator("#code").press_sequentially("malaria", delay=30)
+        expect(problems.get_by_role("button", name="B54 Unspecified malaria")).to_be_visible()
+        screenshot(page, "clinical-icd10-picker-768")
     finally:
         context.close()
     assert stranger.id  # (charted nowhere: never listed)

@@ -148,9 +148,10 @@ class Chart(dict):
         self.access = access
 
     @property
-    def allergies(self) -> list[ClinicalEntry]:
-        """For the banner at the top of every chart page (empty when allergies were not read)."""
-        return self.get(EntryKind.ALLERGY, [])
+    def allergies(self) -> list[ClinicalEntry] | None:
+        """For the banner at the top of every chart page; None when allergies were not read (the
+        banner then claims nothing)."""
+        return self.get(EntryKind.ALLERGY)
 
 
 def chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None = None, purpose: str | None = None) -> Chart:

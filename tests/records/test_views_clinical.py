@@ -133,8 +133,10 @@ def test_the_picker_searches_as_one_types_in_a_small_fragment_and_works_as_a_pag
     assert fragment.status_code == 200 and "<html" not in body and len(fragment.data) < 5000
     assert "J45.9" in body and 'hx-get="/doctor/patients/icd10/pick?code=J45.9&amp;field=code"' in body
     assert "HX-Request" in fragment.headers.get("Vary", "")
-    picked = browser.get("/doctor/patients/icd10/pick?code=J45.9&field=code", headers=HTMX).get_data(as_text=True)
+    response = browser.get("/doctor/patients/icd10/pick?code=J45.9&field=code", headers=HTMX)
+    picked = response.get_data(as_text=True)
     assert 'value="J45.9 Asthma, unspecified"' in picked and 'id="code-picker"' in picked
+    assert "HX-Request" in response.headers.get("Vary", "")
     page = browser.get("/doctor/patients/icd10?code=typhoid")
     assert page.status_code == 200 and "<html" in page.get_data(as_text=True) and "A01.0" in page.get_data(as_text=True)
     assert browser.get("/doctor/patients/icd10/pick?code=J45.9").status_code == 303

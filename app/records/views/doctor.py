@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import refusal_beside
@@ -213,7 +213,9 @@ def icd10_pick():
         return redirect(url_for("doctor.records.icd10_codes", code=code.code), code=303)
     field = ProblemForm(formdata=None, data={"code": code.label}).code
     field.id = _picker_field_id()
-    return render_template("records/doctor/_icd10_picker.html", f=field)
+    response = make_response(render_template("records/doctor/_icd10_picker.html", f=field))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/by-diagnosis")

@@ -129,6 +129,9 @@ def register_hooks(app: Flask) -> None:
     checkpoints.active_admins.register(active_admins)
     accounts_public.patient_self_register.register(records_services.patient_self_register)
     visits.appointment_together.register(scheduling_queries.appointment_together)
+    visits.patients_together.register(scheduling_queries.patients_together)
+    visits.visits_together.register(scheduling_queries.visits_together)
+    visits.visit_get.register(scheduling_queries.visit_get)
     visits.patient_appointments.register(scheduling_queries.patient_appointments)
     visits.no_show_counts.register(scheduling_queries.no_show_counts)
     # scheduling's day and queue ask consultations who waits in a video room; consultations reads

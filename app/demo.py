@@ -37,27 +37,27 @@ MORE_DOCTORS = [
 
 PATIENTS = [
     # given, family, sex, birth year, phone, allergies, problems, medications
-    ("Wanjiku", "Mwangi", "female", 1988, "+254712000101", [("Penicillin", "hives", "severe")],
-     [("Essential hypertension", "2019")], [("Amlodipine", "5 mg", "once daily")]),
-    ("Otieno", "Ouma", "male", 1975, "+254712000102", [], [("Type 2 diabetes mellitus", "2015")],
+    ("Wanjiku", "Mwangi", "female", 1988, "+254712000101", [("Penicillin", "hives", "severe", True), ("Sulfonamides", "itchy rash", "moderate", False)],
+     [("Essential hypertension", "2019", "I10")], [("Amlodipine", "5 mg", "once daily")]),
+    ("Otieno", "Ouma", "male", 1975, "+254712000102", [], [("Type 2 diabetes mellitus", "2015", "E11.9")],
      [("Metformin", "500 mg", "twice daily")]),
-    ("Achieng", "Atieno", "female", 2019, "+254712000103", [("Peanuts", "swelling of lips", "severe")],
-     [("Asthma, mild intermittent", "2022")], [("Salbutamol inhaler", "100 mcg", "as needed")]),
+    ("Achieng", "Atieno", "female", 2019, "+254712000103", [("Peanuts", "swelling of lips", "severe", True)],
+     [("Asthma, mild intermittent", "2022", "J45.9")], [("Salbutamol inhaler", "100 mcg", "as needed")]),
     ("Kiprono", "Kibet", "male", 1992, "+254712000104", [], [], []),
-    ("Fatuma", "Ali", "female", 1965, "+254712000105", [("Sulfonamides", "rash", "moderate")],
-     [("Osteoarthritis of the knee", "2018"), ("Hypertension", "2012")],
+    ("Fatuma", "Ali", "female", 1965, "+254712000105", [("Sulfonamides", "rash", "moderate", True)],
+     [("Osteoarthritis of the knee", "2018", "M17.9"), ("Hypertension", "2012", "I10")],
      [("Losartan", "50 mg", "once daily"), ("Paracetamol", "1 g", "when needed")]),
-    ("Brian", "Mutua", "male", 2001, "+254712000106", [], [("Sickle cell trait", "birth")], []),
-    ("Mary", "Njoroge", "female", 1995, "+254712000107", [], [("Pregnancy, 24 weeks", "2026")],
+    ("Brian", "Mutua", "male", 2001, "+254712000106", [], [("Sickle cell trait", "birth", "D57.3")], []),
+    ("Mary", "Njoroge", "female", 1995, "+254712000107", [], [("Pregnancy, 24 weeks", "2026", "Z34.9")],
      [("Ferrous sulfate", "200 mg", "once daily"), ("Folic acid", "5 mg", "once daily")]),
-    ("Hassan", "Omar", "male", 1958, "+254712000108", [("Aspirin", "wheeze", "moderate")],
-     [("Chronic kidney disease stage 3", "2020")], [("Furosemide", "40 mg", "once daily")]),
-    ("Grace", "Chebet", "female", 1983, "+254712000109", [], [("HIV, on treatment", "2010")],
+    ("Hassan", "Omar", "male", 1958, "+254712000108", [("Aspirin", "wheeze", "moderate", False)],
+     [("Chronic kidney disease stage 3", "2020", None)], [("Furosemide", "40 mg", "once daily")]),
+    ("Grace", "Chebet", "female", 1983, "+254712000109", [], [("HIV, on treatment", "2010", "B24")],
      [("Tenofovir/lamivudine/dolutegravir", "1 tablet", "once daily")]),
-    ("Daniel", "Kamau", "male", 2014, "+254712000110", [("Amoxicillin", "rash", "mild")], [], []),
-    ("Esther", "Wambui", "female", 1970, "+254712000111", [], [("Hypothyroidism", "2016")],
+    ("Daniel", "Kamau", "male", 2014, "+254712000110", [("Amoxicillin", "rash", "mild", False)], [], []),
+    ("Esther", "Wambui", "female", 1970, "+254712000111", [], [("Hypothyroidism", "2016", "E03.9")],
      [("Levothyroxine", "100 mcg", "once daily")]),
-    ("Samuel", "Korir", "male", 1999, "+254712000112", [], [("Malaria, treated", "2026")], []),
+    ("Samuel", "Korir", "male", 1999, "+254712000112", [], [("Malaria, treated", "2026", "B50.9")], []),
 ]
 
 NOTES = [
@@ -133,6 +133,24 @@ def _seed_documents(patient, doctor: User, now: dt.datetime) -> None:
                  note=None, data=_demo_photo())
 
 
+def _seed_soap_note(doctor: User, patient) -> None:
+    """The demo patient's latest visit with the demo doctor gets its consultation note, in SOAP form."""
+    from app.scheduling.models import Appointment, AppointmentStatus
+
+    visit = db.session.execute(
+        select(Appointment).where(Appointment.patient_id == patient.id, Appointment.doctor_id == doctor.id,
+                                  Appointment.status == AppointmentStatus.COMPLETED.value)
+        .order_by(Appointment.starts_at.desc()).limit(1)).scalar_one_or_none()
+    entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
+              recorded_at=visit.starts_at if visit else None,
+              content={"appointment_id": visit.id if visit else None,
+                       "subjective": "Headaches in the morning for two weeks; no visual change. Takes amlodipine daily.",
+                       "objective": "BP 148/94 seated, repeated 146/92. Pulse 78, regular. Fundi normal.",
+                       "assessment": "Essential hypertension (I10), not at target on amlodipine 5 mg.",
+                       "plan": "Amlodipine up to 10 mg once daily. Home BP diary. Review in 4 weeks; "
+                               "sooner if headache worsens."})
+
+
 def seed_demo(*, only_if_empty: bool = False) -> bool:
     if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return False
@@ -164,12 +182,13 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
             national_id=f"{24000000 + index * 7919}", user_id=patient_user.id if index == 0 else None,
         )
         patients.append(patient)
-        for substance, reaction, severity in allergies:
+        for substance, reaction, severity, verified in allergies:
             entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.ALLERGY, recorded_by_id=doctor.id,
-                      content={"substance": substance, "reaction": reaction, "severity": severity})
-        for condition, onset in problems:
+                      content={"substance": substance, "reaction": reaction, "severity": severity,
+                               "verified": verified})
+        for condition, onset, code in problems:
             entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.PROBLEM, recorded_by_id=doctor.id,
-                      content={"condition": condition, "onset": onset})
+                      content={"condition": condition, "onset": onset, "code": code})
         for drug, dose, frequency in medications:
             entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.MEDICATION, recorded_by_id=doctor.id,
                       content={"drug": drug, "dose": dose, "frequency": frequency})
@@ -192,6 +211,7 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
 
     db.session.flush()
     seed_consultations(doctor=doctor, patient=patients[0])
+    _seed_soap_note(doctor, patients[0])
     _seed_referred_patient(staff["dr.kiprop@demo.test"], now)
     _seed_documents(patients[0], doctor, now)
     from app.prescriptions.demo import seed_prescriptions, seed_stock

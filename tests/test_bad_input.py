@@ -204,11 +204,23 @@ def test_missing_or_long_fields_on_text_entries(doctor, patient_id):
     body = _no_crash(response, "allergy with an unknown severity")
     assert response.status_code == 422 and 'id="severity-error"' in body and 'value="Latex"' in body
     long_note = "word " * 20_000
-    response = doctor.post(_entry_url(patient_id, "note"), {"text": long_note}, page=chart)
+    response = doctor.post(_entry_url(patient_id, "note"), {"subjective": long_note}, page=chart)
     body = _no_crash(response, "very long note")
-    assert response.status_code == 422 and 'id="text-error"' in body
-    response = doctor.post(_entry_url(patient_id, "note"), {"text": "nul \x00 in a note"}, page=chart)
+    assert response.status_code == 422 and 'id="subjective-error"' in body
+    response = doctor.post(_entry_url(patient_id, "note"), {"plan": "nul \x00 in a note"}, page=chart)
     _no_crash(response, "NUL in a note")
+    for visit in ("abc", "-1", "9" * 40, "1e9"):
+        response = doctor.post(_entry_url(patient_id, "note"), {"plan": "Review.", "appointment_id": visit}, page=chart)
+        body = _no_crash(response, f"note for visit {visit!r}")
+        assert response.status_code == 422 and 'id="appointment_id-error"' in body
+    for code in ("", "%", "Z99.9", "x" * 500):
+        response = doctor.post(_entry_url(patient_id, "problem"), {"code": code}, page=chart)
+        body = _no_crash(response, f"problem coded {code!r}")
+        assert response.status_code == 422
+    for code in ("%", "x" * 500, "\x00", "J45" * 100):
+        _no_crash(doctor.get(f"/doctor/patients/icd10?code={code}"), f"code search {code!r}")
+        _no_crash(doctor.get(f"/doctor/patients/by-diagnosis?code={code}"), f"diagnosis search {code!r}")
+        _no_crash(doctor.get(f"/doctor/patients/icd10/pick?code={code}", headers={"HX-Request": "true"}), "pick")
 
 
 def test_unknown_entry_kind_and_missing_patient_are_404(doctor, patient_id):

@@ -119,7 +119,7 @@ def test_typed_free_text_is_nowhere_in_the_clear(app, make_user, make_patient, d
         second = db.session.execute(select(Appointment.id).where(Appointment.rescheduled_from_id == first)).scalar_one()
 
     chart = f"/doctor/patients/{patient.id}"
-    for kind, data in (("note", {"text": f"Seen: {canary}"}),
+    for kind, data in (("note", {"subjective": f"Seen: {canary}", "plan": f"Review: {canary}"}),
                        ("allergy", {"substance": f"Penicillin {canary}", "reaction": f"rash {canary}",
                                     "severity": "severe"})):
         added = as_doctor.post(f"{chart}/entries/{kind}", data, page=chart)

@@ -27,6 +27,7 @@ PHRASES = {
     "document.read": _l("Looked at a document"),
     "document.open": _l("Opened a document"),
     "document.create": _l("Added a document"),
+    "problem.search": _l("Found your record in a search by diagnosis"),
     "appointment.create": _l("Booked an appointment"),
     "appointment.cancel": _l("Cancelled an appointment"),
     "appointment.move": _l("Moved an appointment"),

@@ -53,6 +53,8 @@ def register(app) -> None:
     # Instants are stored in UTC and always shown in the clinic's time zone; names of days and months
     # in the reader's language (CLDR patterns: "Mon 02 Mar 2026, 09:00", "Jumatatu 02 Mac 2026, 09:00").
     app.jinja_env.filters["date"] = lambda d: format_day(d, "dd MMM y") if d else ""
+    # A day kept as text ("2026-12-01", as encrypted entry content keeps it), shown as `date` shows one.
+    app.jinja_env.filters["iso_date"] = lambda s: format_day(dt.date.fromisoformat(s), "dd MMM y") if s else ""
     app.jinja_env.filters["datetime"] = lambda d: format_local(local(d), "dd MMM y HH:mm") if d else ""
     app.jinja_env.filters["local_datetime"] = lambda d: format_local(local(d), "EEE dd MMM y, HH:mm") if d else ""
     app.jinja_env.filters["local_time"] = lambda d: format_local(local(d), "HH:mm") if d else ""

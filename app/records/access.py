@@ -140,11 +140,22 @@ def purpose_unregister(name: str) -> None:
     PURPOSES.pop(name, None)
 
 
+def _care_window() -> tuple[dt.datetime, dt.datetime]:
+    now = clock.now()
+    return now - CARE_LOOKBACK, now + CARE_LOOKAHEAD
+
+
 def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
     """One query (scheduling's, see visits.py): an appointment together in the window, not cancelled."""
-    now = clock.now()
-    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id,
-                                            since=now - CARE_LOOKBACK, until=now + CARE_LOOKAHEAD))
+    since, until = _care_window()
+    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id, since=since, until=until))
+
+
+def patients_in_care(*, doctor_id: int):
+    """The same relationship for every patient at once: a subquery of the ids of the patients in
+    this doctor's care, for a search to stay among them in SQL (services.patients_with_diagnosis)."""
+    since, until = _care_window()
+    return visits.patients_together(doctor_id=doctor_id, since=since, until=until)
 
 
 def emergency_grant_active(*, actor: Actor, patient_id: int) -> EmergencyGrant | None:

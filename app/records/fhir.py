@@ -4,11 +4,12 @@ be read (records.services.chart_export) to plain dicts, so the app needs no FHIR
 
 What goes in: the Patient (MRN, name, gender, birth date, phone; never the national ID), and one
 resource per chart entry: AllergyIntolerance, Condition, MedicationStatement, an Observation per
-vital sign (LOINC codes, UCUM units), and a DocumentReference per clinical note (its text as a
-text/plain attachment) and per uploaded document (its type, size and title, and the address to
-fetch it from, through the same gate: never the file's bytes inline). Entries struck out as entered in error
-are left out, as the chart page leaves them out: the export is the record as it stands. Who wrote
-an entry goes in as a display name only (no Practitioner resources yet).
+vital sign (LOINC codes, UCUM units), and a DocumentReference per clinical note (its text, a SOAP
+note under its four headings, as a text/plain attachment) and per uploaded document (its type, size
+and title, and the address to fetch it from, through the same gate: never the file's bytes inline).
+A coded condition carries its ICD-10 coding; an allergy its verification and criticality. Entries
+struck out as entered in error are left out: the export is the record as it stands. Who wrote an
+entry goes in as a display name only (no Practitioner resources yet).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 IDENTIFIER_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
 DEFAULT_MRN_SYSTEM = "urn:myafya:mrn"
 
 # Stable urn:uuid ids: the same chart exported twice names its resources alike.
@@ -119,6 +121,15 @@ def allergy_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
     })
 
 
+def _condition_code(content: dict) -> dict:
+    """The condition in the doctor's words, and its ICD-10 coding when it has one."""
+    code = {"text": content.get("condition") or content.get("code_title")}
+    if content.get("code"):
+        code["coding"] = [{"system": ICD10, "code": content["code"], "display": content.get("code_title")}]
+        code["coding"] = [_without_none(coding) for coding in code["coding"]]
+    return code
+
+
 def condition_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
     c = entry.content
     return _without_none({
@@ -126,7 +137,7 @@ def condition_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
         "clinicalStatus": _concept(CONDITION_CLINICAL, "resolved" if entry.status == EntryStatus.RESOLVED.value
                                    else "active"),
         "category": [_concept(CONDITION_CATEGORY, "problem-list-item", "Problem List Item")],
-        "code": {"text": c["condition"]},
+        "code": _condition_code(c),
         "subject": patient_ref,
         "onsetString": c.get("onset"),
         "recordedDate": _instant(entry.recorded_at),
@@ -195,8 +206,20 @@ def vitals_resources(entry: ClinicalEntry, patient_ref: dict) -> list[dict]:
     return found
 
 
+SOAP_HEADINGS = {"subjective": "Subjective", "objective": "Objective", "assessment": "Assessment", "plan": "Plan"}
+
+
+def note_text(content: dict) -> str:
+    """A note as plain text: a SOAP note part by part under its headings; an older note, its text."""
+    parts = [f"{heading}:\n{content[name]}" for name, heading in SOAP_HEADINGS.items() if content.get(name)]
+    if content.get("text"):
+        parts.insert(0, content["text"])
+    return "\n\n".join(parts)
+
+
 def note_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
-    text = entry.content["text"]
+    text = note_text(entry.content)
+    visit_date = entry.content.get("visit_date")
     return _without_none({
         "resourceType": "DocumentReference",
         "status": "current",
@@ -207,6 +230,8 @@ def note_resource(entry: ClinicalEntry, patient_ref: dict) -> dict:
         "content": [{"attachment": {"contentType": "text/plain; charset=utf-8",
                                     "data": base64.b64encode(text.encode()).decode("ascii"),
                                     "title": "Clinical note", "creation": _instant(entry.recorded_at)}}],
+        # the visit the note belongs to (its day)
+        "context": {"period": {"start": visit_date, "end": visit_date}} if visit_date else None,
     })
 
 

@@ -25,8 +25,10 @@ from wtforms.validators import (
 )
 
 from app.core.forms import choices, date_of_birth_bounds, fits
+from app.core.i18n import format_day
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
-from app.records.models import DOCUMENT_NOTE_MAX, DOCUMENT_TITLE_MAX, REASON_MAX, EntryKind, Patient
+from app.records.models import DOCUMENT_NOTE_MAX, DOCUMENT_TITLE_MAX, REASON_MAX, SOAP_FIELDS, EntryKind, Patient
+from app.records.visits import clinic_today
 from app.records.vitals import SIGNS
 
 
@@ -44,19 +46,33 @@ def _range(low, high):
     return validate
 
 
+def _verified(value) -> bool:
+    return value in (True, "verified")
+
+
 class AllergyForm(FlaskForm):
     substance = StringField(_l("Substance"), validators=[InputRequired(_l("Name the substance.")), Length(max=120)])
     reaction = StringField(_l("Reaction"), validators=[Optional(), Length(max=200)])
     severity = SelectField(_l("Severity"),
                            choices=choices([("mild", _l("Mild")), ("moderate", _l("Moderate")), ("severe", _l("Severe"))]),
                            validators=[InputRequired()])
+    # Stored as a yes/no; the select's values are words so a form posted without it reads as unverified.
+    verified = SelectField(_l("Verification"), coerce=_verified, default=False,
+                           choices=choices([("unverified", _l("Unverified (reported, not confirmed)")),
+                                            ("verified", _l("Verified"))]))
 
 
 class ProblemForm(FlaskForm):
-    condition = StringField(_l("Condition or diagnosis"),
-                            validators=[InputRequired(_l("Name the condition.")), Length(max=200)])
+    code = StringField(_l("ICD-10 diagnosis"), validators=[Optional(), Length(max=200)],
+                       description=_l("Type a code or words of the diagnosis, then pick it from the list."))
+    condition = StringField(_l("Condition or diagnosis"), validators=[Optional(), Length(max=200)],
+                            description=_l("In your words; the code's title when left empty."))
     onset = StringField(_l("Since"), validators=[Optional(), Length(max=40)])
     notes = StringField(_l("Notes"), validators=[Optional(), Length(max=500)])
+
+    def validate_condition(self, field):
+        if not (field.data or "").strip() and not (self.code.data or "").strip():
+            raise StopValidation(_l("Name the condition or choose its ICD-10 code."))
 
 
 class MedicationForm(FlaskForm):
@@ -87,7 +103,38 @@ class VitalsForm(FlaskForm):
                 for name, f in self._fields.items() if name != "csrf_token"}
 
 
+SOAP_MAX = 4000
+
+
+def _visit_id(value) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return -1  # not a visit: the service refuses it beside the field
+
+
 class NoteForm(FlaskForm):
+    """A consultation note in SOAP form, with the visit it belongs to (the view fills the choices
+    with this doctor's recent visits with the patient; the service checks the one posted)."""
+
+    appointment_id = SelectField(_l("Visit"), coerce=_visit_id, validate_choice=False, default=None)
+    subjective = TextAreaField(_l("Subjective"), validators=[Optional(), Length(max=SOAP_MAX)],
+                               description=_l("What the patient tells: complaints, history."))
+    objective = TextAreaField(_l("Objective"), validators=[Optional(), Length(max=SOAP_MAX)],
+                              description=_l("What you find: examination, results."))
+    assessment = TextAreaField(_l("Assessment"), validators=[Optional(), Length(max=SOAP_MAX)],
+                               description=_l("Your conclusion: diagnosis, differential."))
+    plan = TextAreaField(_l("Plan"), validators=[Optional(), Length(max=SOAP_MAX)],
+                         description=_l("Treatment, tests, advice, follow-up."))
+
+    def validate_subjective(self, field):
+        if not any((f.data or "").strip() for f in (self.subjective, self.objective, self.assessment, self.plan)):
+            raise StopValidation(_l("Write at least one of subjective, objective, assessment or plan."))
+
+
+class TextNoteForm(FlaskForm):
+    """A note written before notes were in SOAP form: amended as the one text it is."""
+
     text = TextAreaField(_l("Clinical note"), validators=[InputRequired(_l("Write the note.")), Length(max=5000)])
 
 
@@ -160,11 +207,34 @@ def _reason_field(label):
         DataRequired(_l("Say why.")), Length(max=REASON_MAX, message=_l("Write at most %(max)d characters."))])
 
 
-def amend_form(kind: EntryKind):
-    """The kind's entry form plus the required reason for the change."""
+def amend_form(kind: EntryKind, content: dict | None = None):
+    """The kind's entry form (a note written before SOAP: its one text) plus the required reason."""
     base = DocumentDetailsForm if kind == EntryKind.DOCUMENT else ENTRY_FORMS[kind]
-    return type(f"Amend{base.__name__}", (base,),
-                {"reason": _reason_field(_l("Why are you changing it?"))})
+    if kind == EntryKind.NOTE and content and "text" in content and not any(content.get(f) for f in SOAP_FIELDS):
+        base = TextNoteForm
+    return type(f"Amend{base.__name__}", (base,), {"reason": _reason_field(_l("Why are you changing it?"))})
+
+
+def visit_choices(form, visits, *, kept: int | None = None) -> None:
+    """Fill a note form's visit select: the doctor's recent visits with the patient, latest first
+    (and `kept`, the one a note being amended has); a new note defaults to today's visit."""
+    if not hasattr(form, "appointment_id"):
+        return
+    pairs = [("", _l("No visit"))] + [(str(v.id), _l("Visit of %(date)s", date=format_day(v.day, "EEE dd MMM y")))
+                                      for v in visits]
+    if kept is not None and str(kept) not in {value for value, _label in pairs}:
+        pairs.append((str(kept), _l("The visit it was linked to")))
+    form.appointment_id.choices = choices(pairs)
+    posted = form.appointment_id.raw_data is not None
+    if not posted and kept is None and visits and visits[0].day == clinic_today():
+        form.appointment_id.data = visits[0].id
+
+
+class DiagnosisSearchForm(FlaskForm):
+    """A GET form (no CSRF token: it changes nothing): the code to find the patients by."""
+
+    code = StringField(_l("ICD-10 diagnosis"), validators=[Optional(), Length(max=200)],
+                       description=_l("Type a code or words of the diagnosis, then pick it from the list."))
 
 
 class EnteredInErrorForm(FlaskForm):

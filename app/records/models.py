@@ -60,6 +60,10 @@ class EntryKind(str, enum.Enum):
                 "vitals": _l("Vitals"), "note": _l("Notes"), "document": _l("Documents")}[self.value]
 
 
+# A consultation note's parts (SOAP); a note written before them has one "text".
+SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
+
+
 class EntryStatus(str, enum.Enum):
     ACTIVE = "active"
     RESOLVED = "resolved"
@@ -83,6 +87,11 @@ class ClinicalEntry(Base):
     content: Mapped[dict] = mapped_column(EncryptedJSON)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A coded diagnosis (a problem's ICD-10 code), findable without decrypting `content`: the blind
+    # index of the code ("J45.9"), and of its three-character category ("J45"), to find the patients
+    # with a diagnosis by the code or by its whole category. Set by the records service only.
+    code_index: Mapped[str | None] = mapped_column(BlindIndex, index=True)
+    code_group_index: Mapped[str | None] = mapped_column(BlindIndex, index=True)
 
     patient: Mapped[Patient] = relationship(back_populates="entries")
     recorded_by = relationship("User")
@@ -135,3 +144,20 @@ class ClinicalEntryVersion(Base):
     changed_by = relationship("User")
 
     __table_args__ = (UniqueConstraint("entry_id", "number", name="uq_clinical_entry_versions_entry_number"),)
+
+
+class Icd10Code(Base):
+    """The ICD-10 codes a diagnosis is chosen from (reference data, filled by migration
+    0010_clinical_coding from app/records/icd10_data.py; not clinical, so plain)."""
+
+    __tablename__ = "icd10_codes"
+    __table_args__ = {"info": {"reference_data": True}}  # seeded by a migration: tests keep its rows
+
+    code: Mapped[str] = mapped_column(String(7), primary_key=True)
+    title: Mapped[str] = mapped_column(String(255))
+    # The title lower-cased, punctuation as spaces, for the search as one types words of it.
+    title_search: Mapped[str] = mapped_column(String(255))
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} {self.title}"

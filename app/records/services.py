@@ -12,23 +12,28 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.accounts.models import Role
 from app.accounts.services import patient_account_register
 from app.audit.services import audit_access, audit_denied
 from app.core.actor import Actor
+from app.core.clock import clock
 from app.core.db import column_length
 from app.core.errors import DomainError, NotFound
+from app.core.security import DB_INT_MAX
 from app.extensions import db
-from app.records import access
+from app.records import access, icd10, visits
 from app.records.access import AccessDecision, ChartPart
 from app.records.models import (
     DOCUMENT_FILE_FIELDS,
     DOCUMENT_NOTE_MAX,
     DOCUMENT_TITLE_MAX,
     REASON_MAX,
+    SOAP_FIELDS,
     ClinicalEntry,
     ClinicalEntryVersion,
     EntryKind,
     EntryStatus,
+    Icd10Code,
     Patient,
 )
 from app.records.vitals import SIGNS, VITAL_RANGES
@@ -156,6 +161,12 @@ class Chart(dict):
         self.history = history
         self.access = access
 
+    @property
+    def allergies(self) -> list[ClinicalEntry] | None:
+        """For the banner at the top of every chart page; None when allergies were not read (the
+        banner then claims nothing)."""
+        return self.get(EntryKind.ALLERGY)
+
 
 def chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None = None, purpose: str | None = None) -> Chart:
     """A patient's chart (`part`: one part of it), grouped by kind, newest first. Audited as a read
@@ -194,6 +205,9 @@ def _chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None, purpos
     return chart
 
 
+NOTE_VISITS_LOOKBACK = dt.timedelta(days=60)
+
+
 def _validate(kind: EntryKind, content: dict) -> dict:
     if kind == EntryKind.VITALS:
         clean = {}
@@ -215,10 +229,76 @@ def _validate(kind: EntryKind, content: dict) -> dict:
         return clean
     if kind == EntryKind.DOCUMENT:
         return _validate_document(content)
-    text_field = {"allergy": "substance", "problem": "condition", "medication": "drug", "note": "text"}[kind.value]
-    if not str(content.get(text_field) or "").strip():
+    clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items()}
+    clean = {k: v for k, v in clean.items() if v not in (None, "")}
+    if kind == EntryKind.NOTE:
+        return _validate_note(clean)
+    if kind == EntryKind.PROBLEM:
+        return _validate_problem(clean)
+    if kind == EntryKind.ALLERGY:
+        clean["verified"] = clean.get("verified") in (True, "verified")
+    text_field = {"allergy": "substance", "medication": "drug"}[kind.value]
+    if not clean.get(text_field):
         raise DomainError(_("This cannot be empty."), field=text_field)
-    return {k: (v.strip() if isinstance(v, str) else v) for k, v in content.items() if v not in (None, "")}
+    return clean
+
+
+def _validate_note(clean: dict) -> dict:
+    """A consultation note in SOAP form (or, written before SOAP, one text): at least one part."""
+    note = {name: str(clean[name]) for name in (*SOAP_FIELDS, "text") if clean.get(name)}
+    if not note:
+        raise DomainError(_("Write at least one of subjective, objective, assessment or plan."), field="subjective")
+    if clean.get("appointment_id"):
+        note["appointment_id"] = clean["appointment_id"]
+    return note
+
+
+def _validate_problem(clean: dict) -> dict:
+    """A condition named in words, or coded (ICD-10: the code and its title kept), or both."""
+    problem = {name: clean[name] for name in ("condition", "onset", "notes") if clean.get(name)}
+    if clean.get("code"):
+        code = icd10.code_resolve(str(clean["code"]), field="code")
+        problem.update(code=code.code, code_title=code.title)
+        problem.setdefault("condition", code.title)
+    if not problem.get("condition"):
+        raise DomainError(_("Name the condition or choose its ICD-10 code."), field="condition")
+    return problem
+
+
+def _link_visit(content: dict, *, actor: Actor, patient_id: int, kept: int | None = None) -> dict:
+    """A note's visit: an appointment of this patient (and, written by a doctor, with that doctor),
+    stored with its date; `kept`, the visit the note already had, stays whoever amends it."""
+    if "appointment_id" not in content:
+        return content
+    try:
+        appointment_id = int(content["appointment_id"])
+    except (TypeError, ValueError):
+        appointment_id = None
+    in_range = appointment_id is not None and 0 < appointment_id <= DB_INT_MAX
+    visit = visits.visit_get(appointment_id) if in_range else None
+    mine = visit is not None and (actor.is_system or visit.doctor_id == actor.user_id or visit.id == kept)
+    if visit is None or visit.patient_id != patient_id or not mine:
+        raise DomainError(_("Choose one of this patient's visits with you."), field="appointment_id")
+    return {**content, "appointment_id": visit.id, "visit_date": visit.day.isoformat()}
+
+
+def _index_code(entry: ClinicalEntry) -> None:
+    """Keep the blind index of a problem's code in step with what it says now; none once struck out."""
+    code = entry.content.get("code") if entry.kind == EntryKind.PROBLEM.value else None
+    if entry.status == EntryStatus.ENTERED_IN_ERROR.value:
+        code = None
+    entry.code_index = code
+    entry.code_group_index = icd10.category(code) if code else None
+
+
+def note_visits(*, actor: Actor, patient_id: int) -> list[visits.Visit]:
+    """The visits a doctor's note may belong to (theirs with this patient, recent or today's, latest
+    first): appointments, not clinical content."""
+    if actor.user_id is None:
+        return []
+    now = clock.now()
+    return visits.visits_together(doctor_id=actor.user_id, patient_id=patient_id,
+                                  since=now - NOTE_VISITS_LOOKBACK, until=now + dt.timedelta(days=1))
 
 
 def _validate_document(content: dict) -> dict:
@@ -251,10 +331,12 @@ def entry_add(*, actor: Actor, patient_id: int, kind: EntryKind, content: dict, 
                      purpose=purpose)
     if recorded_by_id not in (None, actor.user_id) and not actor.is_system:
         raise ValueError("only a system actor records entries on someone else's behalf")
-    entry = ClinicalEntry(patient_id=patient_id, kind=kind.value, content=_validate(kind, content),
+    content = _link_visit(_validate(kind, content), actor=actor, patient_id=patient_id)
+    entry = ClinicalEntry(patient_id=patient_id, kind=kind.value, content=content,
                           recorded_by_id=actor.user_id if recorded_by_id is None else recorded_by_id)
     if recorded_at is not None:
         entry.recorded_at = recorded_at
+    _index_code(entry)
     db.session.add(entry)
     db.session.flush()
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
@@ -318,6 +400,7 @@ def entry_set_status(*, actor: Actor, patient_id: int, entry_id: int, status: En
     reason = _clean_reason(reason, required=status == EntryStatus.ENTERED_IN_ERROR)
     _keep_original(entry)
     entry.status = status.value
+    _index_code(entry)
     _keep_version(entry=entry, actor=actor, reason=reason)
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
                  reason=decision.reason)
@@ -334,10 +417,12 @@ def entry_amend(*, actor: Actor, patient_id: int, entry_id: int, content: dict, 
         raise DomainError(_("An entry entered in error cannot be amended: add a new one."))
     if entry.kind == EntryKind.DOCUMENT.value:  # its title and note change; the file it names never does
         content = {**content, **{name: entry.content[name] for name in DOCUMENT_FILE_FIELDS}}
-    content = _validate(EntryKind(entry.kind), content)
+    content = _link_visit(_validate(EntryKind(entry.kind), content), actor=actor, patient_id=patient_id,
+                          kept=entry.content.get("appointment_id"))
     reason = _clean_reason(reason, required=True)
     _keep_original(entry)
     entry.content = content
+    _index_code(entry)
     _keep_version(entry=entry, actor=actor, reason=reason)
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"clinical_entry:{entry.id}",
                  reason=decision.reason)
@@ -377,3 +462,28 @@ def history_update(*, actor: Actor, patient_id: int, history: str, purpose: str 
     audit_access(actor=actor, patient_id=patient_id, action=action, target=f"patient:{patient_id}",
                  reason=decision.reason)
     return patient
+
+
+DIAGNOSIS_SEARCH_ACTION = "problem.search"
+DIAGNOSIS_SEARCH_MAX = 200
+
+
+def patients_with_diagnosis(*, actor: Actor, code: Icd10Code) -> list[Patient]:
+    """The patients in this doctor's care (access.patients_in_care: the relationship the gate uses)
+    with an active problem carrying this code, or a code of this category when it is one ("J45":
+    J45, J45.0, J45.9...). Found in SQL through the blind index: no entry is read or decrypted.
+    Each patient listed learns the doctor something of their chart, so each is audited as a read
+    for care ("problem.search"; the code itself is not written to the trail)."""
+    if actor.role != Role.DOCTOR.value or actor.user_id is None:
+        audit_denied(actor=actor, reason=access.NO_CHART, target=DIAGNOSIS_SEARCH_ACTION)
+        raise access.ChartAccessDenied(access.AccessDecision(False, access.NO_CHART))
+    index = ClinicalEntry.code_group_index if len(code.code) == 3 else ClinicalEntry.code_index
+    coded = select(ClinicalEntry.patient_id).where(
+        ClinicalEntry.kind == EntryKind.PROBLEM.value, ClinicalEntry.status == EntryStatus.ACTIVE.value,
+        index == code.code, ClinicalEntry.patient_id.in_(access.patients_in_care(doctor_id=actor.user_id)))
+    patients = list(db.session.execute(
+        select(Patient).where(Patient.id.in_(coded)).order_by(Patient.family_name, Patient.given_name, Patient.id)
+        .limit(DIAGNOSIS_SEARCH_MAX)).scalars())
+    for patient in patients:
+        audit_access(actor=actor, patient_id=patient.id, action=DIAGNOSIS_SEARCH_ACTION, reason=access.CARE)
+    return patients

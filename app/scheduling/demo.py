@@ -72,7 +72,9 @@ def seed_scheduling(*, doctors: list, patients: list) -> None:
     for i, (start, status) in enumerate(todays):
         mode = VisitMode.VIDEO if start in (t(10, 40), t(15)) else VisitMode.IN_PERSON
         _add(main.id, patients[(i + 1) % len(patients)].id, today, start, 20, status, mode=mode)
-    # The demo patient: a video visit tomorrow and a clinic visit next week.
+    # The demo patient: a visit last week (its consultation note is in the chart, app/demo.py), a
+    # video visit tomorrow and a clinic visit next week.
+    _add(main.id, patients[0].id, today - dt.timedelta(days=7), t(12), 20, S.COMPLETED)
     _add(main.id, patients[0].id, today + dt.timedelta(days=1), t(11), 20, S.BOOKED, mode=VisitMode.VIDEO,
          created=clock.now())
     _add(doctors[1].id, patients[0].id, today + dt.timedelta(days=7 - today.weekday() + 1), t(11, 30),

@@ -12,7 +12,8 @@ from app.accounts.models import Role, StaffProfile, User
 from app.core.clock import clock
 from app.core.hooks import Hook
 from app.extensions import db
-from app.scheduling.clinic_time import day_bounds_utc, local_today
+from app.records.visits import Visit
+from app.scheduling.clinic_time import day_bounds_utc, local_today, to_local
 from app.scheduling.models import Appointment, AppointmentStatus, AvailabilityException, WeeklyHours
 
 S = AppointmentStatus
@@ -101,14 +102,43 @@ def clinic_queue(day: dt.date) -> list[tuple[str, str, list[Appointment]]]:
     return [(key, label, [a for a in appointments if a.status_enum in statuses]) for key, label, statuses in QUEUE_COLUMNS]
 
 
+def _together(*, doctor_id: int, since: dt.datetime, until: dt.datetime):
+    """An appointment of this doctor, not cancelled, starting in the window: what makes a care
+    relationship (records/access.py decides so; these queries only say which appointments)."""
+    return (Appointment.doctor_id == doctor_id, Appointment.starts_at >= since, Appointment.starts_at <= until,
+            Appointment.status != S.CANCELLED.value)
+
+
 def appointment_together(*, doctor_id: int, patient_id: int, since: dt.datetime, until: dt.datetime) -> bool:
     """One query: an appointment of this doctor with this patient, not cancelled, starting in the
     window (records asks it to decide a care relationship: app/records/visits.py)."""
-    appointment = exists().where(
-        Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
-        Appointment.starts_at >= since, Appointment.starts_at <= until,
-        Appointment.status != S.CANCELLED.value)
+    appointment = exists().where(Appointment.patient_id == patient_id,
+                                 *_together(doctor_id=doctor_id, since=since, until=until))
     return bool(db.session.execute(select(appointment)).scalar())
+
+
+def patients_together(*, doctor_id: int, since: dt.datetime, until: dt.datetime):
+    """The ids of the patients with such an appointment, as a subquery for records to filter on."""
+    return select(Appointment.patient_id).where(*_together(doctor_id=doctor_id, since=since, until=until))
+
+
+def _visit(appointment: Appointment) -> Visit:
+    return Visit(id=appointment.id, patient_id=appointment.patient_id, doctor_id=appointment.doctor_id,
+                 starts_at=appointment.starts_at, day=to_local(appointment.starts_at).date())
+
+
+def visits_together(*, doctor_id: int, patient_id: int, since: dt.datetime, until: dt.datetime,
+                    limit: int = 10) -> list[Visit]:
+    rows = db.session.execute(
+        select(Appointment).where(Appointment.patient_id == patient_id,
+                                  *_together(doctor_id=doctor_id, since=since, until=until))
+        .order_by(Appointment.starts_at.desc()).limit(limit)).scalars()
+    return [_visit(appointment) for appointment in rows]
+
+
+def visit_get(appointment_id: int) -> Visit | None:
+    appointment = db.session.get(Appointment, appointment_id)
+    return _visit(appointment) if appointment is not None else None
 
 
 def patient_appointments(patient_id: int) -> tuple[list[Appointment], list[Appointment]]:

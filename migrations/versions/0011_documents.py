@@ -1,7 +1,7 @@
 """files: stored_files, where documents (and later recordings) are kept, encrypted
 
 Revision ID: 0011_documents
-Revises: 0009_entry_versions
+Revises: 0010_clinical_coding
 Create Date: 2026-12-01 19:00:00
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import app.core.db
 import app.core.types
 
 revision = '0011_documents'
-down_revision = '0009_entry_versions'
+down_revision = '0010_clinical_coding'
 branch_labels = None
 depends_on = None
 

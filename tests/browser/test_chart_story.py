@@ -37,8 +37,10 @@ def test_a_doctor_records_and_the_swahili_patient_sees_it_and_who_looked(chromiu
         allergies.locator("summary", has_text="Add allergy").click()
         allergies.locator("#substance").fill("Penicillin")
         allergies.locator("#severity").select_option("severe")
+        allergies.locator("#verified").select_option("verified")
         allergies.get_by_role("button", name="Save").click()
         expect(page.locator("section#allergy")).to_contain_text("Penicillin")
+        expect(page.locator("#allergy-banner.allergy-severe")).to_contain_text("Penicillin")
         assert csp_violations(console) == []
     finally:
         context.close()
@@ -48,7 +50,8 @@ def test_a_doctor_records_and_the_swahili_patient_sees_it_and_who_looked(chromiu
         page = context.new_page()
         sign_in(page, live_server, person.email)
         page.goto(live_server("/patient/record/"))
-        expect(page.locator("body")).to_contain_text("Penicillin")
+        expect(page.locator("#allergy-banner.allergy-severe")).to_contain_text("Penicillin")
+        expect(page.locator("#allergy-banner")).to_contain_text("kali")  # severe, in Swahili
         expect(page.locator("body")).to_contain_text("Mapigo ya moyo")  # the pulse trend, in Swahili
         expect(page.locator("svg").first).to_be_visible()
         screenshot(page, "story-patient-record-sw-360")

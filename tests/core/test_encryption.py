@@ -19,7 +19,11 @@ NATIONAL_ID = "NID-CANARY-5e19"
 
 def plaintext_hits(needle: str) -> set[str]:
     """Every `table.column` where `needle` can be read without a key: as text, as the raw bytes of a
-    bytea, or hex-encoded in either."""
+    bytea, or hex-encoded in either. Reference data a migration seeds (the ICD-10 titles: public,
+    tied to no patient) is left out."""
+    from app.core.db import Base
+
+    reference = {t.name for t in Base.metadata.tables.values() if t.info.get("reference_data")}
     needle_hex = needle.encode().hex()
     with db.engine.connect() as conn:
         quote = conn.dialect.identifier_preparer.quote
@@ -29,6 +33,8 @@ def plaintext_hits(needle: str) -> set[str]:
         assert columns, "no tables found"
         hits = set()
         for table, column, data_type in columns:
+            if table in reference:
+                continue
             col = quote(column)
             if data_type == "bytea":
                 condition = (f"position(convert_to(:needle, 'UTF8') in {col}) > 0 "
@@ -77,7 +83,7 @@ def test_no_clinical_content_is_readable_anywhere_in_the_database(app, full_char
     doctor_browser, doctor = signed_in(Role.DOCTOR)
     care(doctor, patient)
     page = f"/doctor/patients/{patient.id}"
-    response = doctor_browser.post(f"{page}/entries/note", {"text": f"Typed at the desk {CANARY}"}, page=page)
+    response = doctor_browser.post(f"{page}/entries/note", {"subjective": f"Typed at the desk {CANARY}"}, page=page)
     assert response.status_code == 303
     assert CANARY in doctor_browser.get(page).get_data(as_text=True)
 

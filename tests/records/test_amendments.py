@@ -112,7 +112,7 @@ def test_amend_needs_a_reason_and_valid_content(app, chart):
     response = amend(browser, patient, entry_id, substance="")
     assert response.status_code == 422
     assert entry_state(app, entry_id) == ("active", {"substance": "Penicillin", "reaction": "rash",
-                                                     "severity": "severe"}, [])
+                                                     "severity": "severe", "verified": False}, [])
 
 
 def test_entered_in_error_asks_for_a_reason_on_a_confirmation_page_and_get_changes_nothing(app, chart):

@@ -189,7 +189,7 @@ def test_a_long_reason_is_kept_whole_on_one_line(app, doctor, patient):
 def test_while_the_grant_lasts_writes_are_audited_as_emergency(app, doctor, patient):
     browser, user = doctor
     ask(browser, patient)
-    response = browser.post(f"{chart_url(patient)}/entries/note", {"text": "Given IV fluids."}, page=chart_url(patient))
+    response = browser.post(f"{chart_url(patient)}/entries/note", {"subjective": "Given IV fluids."}, page=chart_url(patient))
     assert response.status_code == 303
     with app.app_context():
         (created,) = rows(action="note.create")
@@ -213,7 +213,7 @@ def test_the_grant_ends_after_60_minutes(app, doctor, patient):
     clock.advance(dt.timedelta(minutes=1))
     response = browser.get(chart_url(patient))
     assert shows_form(response) and CANARY not in response.get_data(as_text=True)
-    refused = browser.post(f"{chart_url(patient)}/entries/note", {"text": "Late note."}, page=chart_url(patient))
+    refused = browser.post(f"{chart_url(patient)}/entries/note", {"subjective": "Late note."}, page=chart_url(patient))
     assert refused.status_code == 403
     with app.app_context():
         assert len(rows(action="chart.read")) == 1
@@ -226,7 +226,7 @@ def test_the_grant_is_for_one_patient(app, doctor, charted):
     ask(browser, first)
     assert CANARY in browser.get(chart_url(first)).get_data(as_text=True)
     assert shows_form(browser.get(chart_url(second)))
-    assert browser.post(f"{chart_url(second)}/entries/note", {"text": "Wrong chart."},
+    assert browser.post(f"{chart_url(second)}/entries/note", {"subjective": "Wrong chart."},
                         page=chart_url(first)).status_code == 403
 
 
@@ -279,7 +279,7 @@ def test_writing_without_care_or_grant_is_refused_and_recorded(app, doctor, pati
     with app.app_context():
         entry_id = db.session.execute(select(ClinicalEntry.id).where(ClinicalEntry.patient_id == patient.id)
                                       .order_by(ClinicalEntry.id)).scalars().first()
-    response = browser.post(f"{chart_url(patient)}/entries/note", {"text": "Sneaky note."}, page=chart_url(patient))
+    response = browser.post(f"{chart_url(patient)}/entries/note", {"subjective": "Sneaky note."}, page=chart_url(patient))
     body = response.get_data(as_text=True)
     assert response.status_code == 403 and "Not allowed" in body and "emergency access" in body
     assert CANARY not in body
@@ -300,7 +300,7 @@ def test_missing_patients_are_404_before_any_access_check(doctor):
     assert browser.get("/doctor/patients/999999").status_code == 404
     missing = "/doctor/patients/999999"
     assert browser.post(f"{missing}/emergency-access", {"reason": WHY}, page="/doctor/patients/").status_code == 404
-    assert browser.post(f"{missing}/entries/note", {"text": "x"}, page="/doctor/patients/").status_code == 404
+    assert browser.post(f"{missing}/entries/note", {"subjective": "x"}, page="/doctor/patients/").status_code == 404
 
 
 # -- the review, and who is unaffected ------------------------------------------------------------

@@ -20,13 +20,15 @@ from app.audit.models import AuditEvent
 from app.core.actor import Actor
 from app.extensions import db
 from app.records import documents, fhir, services
-from app.records.models import EntryKind, EntryStatus
+from app.records.models import ClinicalEntry, EntryKind, EntryStatus
 from tests.conftest import SET_UP, Browser
 from tests.files_support import PDF, image
 
 WHY = "Unconscious in casualty; need the medicines list before treating."
 NOTE = "Seen for a cough. Lungs clear."
 LETTER = "Discharge letter, district hospital"
+SOAP = {"subjective": "Fever for 2 days.", "objective": "Temp 38.9.", "assessment": "Malaria, RDT positive.",
+        "plan": "Artemether-lumefantrine."}
 
 
 def export_rows(patient_id: int) -> list[AuditEvent]:
@@ -44,15 +46,17 @@ def charted(app, make_patient, make_user):
     patient = make_patient(given_name="Amani Neema", family_name="Otieno", sex="female", phone="+254712345678",
                            date_of_birth=dt.date(1980, 5, 17), user_id=account.id)
     add = [
-        (EntryKind.ALLERGY, {"substance": "Penicillin", "reaction": "Hives", "severity": "severe"}),
+        (EntryKind.ALLERGY, {"substance": "Penicillin", "reaction": "Hives", "severity": "severe", "verified": True}),
         (EntryKind.ALLERGY, {"substance": "Peanuts", "severity": "mild"}),
         (EntryKind.ALLERGY, {"substance": "Typo-cillin", "severity": "moderate"}),
         (EntryKind.PROBLEM, {"condition": "Asthma", "onset": "2019", "notes": "Worse in the cold season"}),
+        (EntryKind.PROBLEM, {"condition": "Malaria, treated", "code": "B50.9"}),
         (EntryKind.MEDICATION, {"drug": "Salbutamol inhaler", "dose": "100 mcg", "frequency": "as needed"}),
         (EntryKind.MEDICATION, {"drug": "Amoxicillin"}),
         (EntryKind.VITALS, {"systolic": 128, "diastolic": 82, "pulse": 76, "temperature_c": 36.8, "spo2": 97,
                             "weight_kg": 70.0, "height_cm": 175, "respiratory_rate": 16}),
         (EntryKind.NOTE, {"text": NOTE}),
+        (EntryKind.NOTE, SOAP),
     ]
     with app.app_context():
         ids = {}
@@ -155,12 +159,18 @@ def test_allergies_with_status_criticality_and_reaction_and_no_struck_out_one(bu
     assert penicillin["criticality"] == "high" and peanuts["criticality"] == "low"
     assert penicillin["reaction"] == [{"manifestation": [{"text": "Hives"}], "severity": "severe"}]
     assert penicillin["recorder"] == {"display": "Dr Wanjiru Keeper"}
+    verification = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+    assert penicillin["verificationStatus"] == {"coding": [{"system": verification, "code": "confirmed"}]}
+    assert peanuts["verificationStatus"] == {"coding": [{"system": verification, "code": "unconfirmed"}]}
     assert "Typo-cillin" not in json.dumps(bundle)
 
 
 def test_problems_and_medicines(bundle):
-    (condition,) = resources(bundle, "Condition")
+    conditions = {c["code"]["text"]: c for c in resources(bundle, "Condition")}
+    condition, malaria = conditions["Asthma"], conditions["Malaria, treated"]
     assert condition["code"] == {"text": "Asthma"} and condition["onsetString"] == "2019"
+    assert malaria["code"]["coding"] == [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "B50.9",
+                                          "display": "Plasmodium falciparum malaria, unspecified"}]
     assert condition["clinicalStatus"]["coding"][0]["code"] == "active"
     assert condition["note"] == [{"text": "Worse in the cold season"}]
     medicines = {m["medicationCodeableConcept"]["text"]: m for m in resources(bundle, "MedicationStatement")}
@@ -193,11 +203,24 @@ def test_vital_signs_have_their_loinc_codes_and_ucum_units(bundle):
 
 
 def test_a_note_is_a_document_reference_with_its_text(bundle):
-    (document,) = [d for d in resources(bundle, "DocumentReference") if "data" in d["content"][0]["attachment"]]
-    assert document["status"] == "current"
-    attachment = document["content"][0]["attachment"]
-    assert attachment["contentType"].startswith("text/plain")
-    assert base64.b64decode(attachment["data"]).decode() == NOTE
+    notes = [d for d in resources(bundle, "DocumentReference") if "data" in d["content"][0]["attachment"]]
+    texts = []
+    for document in notes:
+        assert document["status"] == "current"
+        attachment = document["content"][0]["attachment"]
+        assert attachment["contentType"].startswith("text/plain")
+        texts.append(base64.b64decode(attachment["data"]).decode())
+    assert sorted(texts) == sorted([NOTE, "Subjective:\nFever for 2 days.\n\nObjective:\nTemp 38.9.\n\n"
+                                          "Assessment:\nMalaria, RDT positive.\n\nPlan:\nArtemether-lumefantrine."])
+
+
+def test_a_note_of_a_visit_carries_the_visit_day():
+    entry = ClinicalEntry(id=1, patient_id=1, kind="note", status="active", recorded_by=None,
+                          recorded_at=dt.datetime(2026, 12, 1, 9, tzinfo=dt.timezone.utc),
+                          content={"plan": "Review.", "appointment_id": 7, "visit_date": "2026-12-01"})
+    document = fhir.note_resource(entry, {"reference": "urn:uuid:0"})
+    assert document["context"] == {"period": {"start": "2026-12-01", "end": "2026-12-01"}}
+    get_fhir_model_class("DocumentReference").model_validate(document)
 
 
 def test_an_uploaded_document_is_a_document_reference_with_its_address_not_its_bytes(bundle, charted):

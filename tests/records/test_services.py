@@ -16,7 +16,7 @@ from app.records.models import EntryKind, EntryStatus, Patient
 from tests.conftest import SET_UP
 
 CONTENT = {
-    EntryKind.ALLERGY: {"substance": "Penicillin", "reaction": "rash", "severity": "severe"},
+    EntryKind.ALLERGY: {"substance": "Penicillin", "reaction": "rash", "severity": "severe", "verified": True},
     EntryKind.PROBLEM: {"condition": "Type 2 diabetes", "onset": "2019"},
     EntryKind.MEDICATION: {"drug": "Metformin", "dose": "500 mg", "frequency": "twice daily"},
     EntryKind.VITALS: {"systolic": 128, "diastolic": 82, "pulse": 71, "temperature_c": 36.8},
@@ -161,7 +161,10 @@ def test_history_update_is_encrypted_and_audited(app_ctx):
     (EntryKind.VITALS, {"pulse": "fast"}, "pulse"),
     (EntryKind.VITALS, {"mood": 3}, None),
     (EntryKind.VITALS, {"systolic": None, "pulse": ""}, None),
-    (EntryKind.NOTE, {"text": "   "}, "text"),
+    (EntryKind.NOTE, {"text": "   "}, "subjective"),
+    (EntryKind.NOTE, {"subjective": " ", "plan": ""}, "subjective"),
+    (EntryKind.PROBLEM, {"onset": "2019"}, "condition"),
+    (EntryKind.PROBLEM, {"code": "Z99.9"}, "code"),
     (EntryKind.ALLERGY, {"reaction": "hives"}, "substance"),
 ])
 def test_invalid_entries_are_refused_with_a_domain_error(app_ctx, kind, content, field):

@@ -7,16 +7,27 @@ access form (no clinical content, nothing audited).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+import re
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import refusal_beside
-from app.core.htmx import render_form, render_page_or_fragment
+from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
 from app.core.request_actor import current_actor, session_grant_keep
 from app.core.transactions import refused
 from app.core.uploads import accepts_upload
-from app.records import access, documents, services
-from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, EnteredInErrorForm, amend_form, form_content
+from app.records import access, documents, icd10, services
+from app.records.forms import (
+    ENTRY_FORMS,
+    DiagnosisSearchForm,
+    EmergencyAccessForm,
+    EnteredInErrorForm,
+    ProblemForm,
+    amend_form,
+    form_content,
+    visit_choices,
+)
 from app.records.models import EntryKind, EntryStatus
 from app.records.trends import vitals_trends
 from app.records.views import _documents
@@ -52,6 +63,7 @@ def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None
     chart = services.chart_read(actor=current_actor(), patient_id=patient.id)
     forms = forms or {}
     all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in ENTRY_FORMS}
+    visit_choices(all_forms[EntryKind.NOTE], services.note_visits(actor=current_actor(), patient_id=patient.id))
     return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
                        open_kind=open_kind, status=status, grant=chart.access.grant,
                        vital_trends=vitals_trends(chart[EntryKind.VITALS]))
@@ -152,12 +164,13 @@ def entered_in_error(patient_id: int, entry_id: int):
 def entry_amend(patient_id: int, entry_id: int):
     """Correct an entry: its form, filled with what it says now, and why it changes."""
     patient = _patient(patient_id)
-    if request.method == "GET":
-        entry = _entry(patient_id, entry_id)
-        form = amend_form(EntryKind(entry.kind))(formdata=None, data=entry.content)
-        return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form)
     entry = _entry(patient_id, entry_id)
-    form = amend_form(EntryKind(entry.kind))()
+    form_class = amend_form(EntryKind(entry.kind), entry.content)
+    form = form_class(formdata=None, data=entry.content) if request.method == "GET" else form_class()
+    visit_choices(form, services.note_visits(actor=current_actor(), patient_id=patient_id),
+                  kept=entry.content.get("appointment_id"))
+    if request.method == "GET":
+        return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form)
     if form.validate_on_submit():
         with refusal_beside(form):
             services.entry_amend(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
@@ -204,3 +217,52 @@ def document_view(patient_id: int, entry_id: int):
     return render_form("records/document_view.html", patient=patient, entry=entry, for_doctor=True,
                        file_url=url_for("doctor.records.document_file", patient_id=patient_id, entry_id=entry_id),
                        back_url=url_for("doctor.records.chart", patient_id=patient_id, _anchor="documents"))
+
+
+# -- ICD-10 codes as one types, and the patients in one's care with a diagnosis ------------------------
+
+_FIELD_ID = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+def _picker_field_id() -> str:
+    field = request.args.get("field", "code")
+    return field if _FIELD_ID.match(field) else "code"
+
+
+@bp.route("/icd10")
+def icd10_codes():
+    """Codes matching what was typed (`code`): the matches alone for the picker (htmx), or a lookup page."""
+    term = request.args.get("code", "")[:icd10.TERM_MAX]
+    return render_page_or_fragment("records/doctor/icd10.html", "records/doctor/_icd10_matches.html",
+                                   term=term, matches=icd10.codes_search(term), field=_picker_field_id())
+
+
+@bp.route("/icd10/pick")
+def icd10_pick():
+    """The picker again, its input holding the code picked from the list ("J45 Asthma")."""
+    code = icd10.code_get(request.args.get("code", "")[:icd10.TERM_MAX])
+    if code is None:
+        abort(404)
+    if not is_htmx_fragment_request():
+        return redirect(url_for("doctor.records.icd10_codes", code=code.code), code=303)
+    field = ProblemForm(formdata=None, data={"code": code.label}).code
+    field.id = _picker_field_id()
+    response = make_response(render_template("records/doctor/_icd10_picker.html", f=field))
+    response.vary.add("HX-Request")
+    return response
+
+
+@bp.route("/by-diagnosis")
+def by_diagnosis():
+    """Find, among the patients in one's care, those with an active problem coded so (the records
+    service finds them through the blind index and audits each one listed)."""
+    form = DiagnosisSearchForm(request.args, meta={"csrf": False})
+    code, patients, status = None, [], 200
+    if form.code.data and form.validate():
+        with refusal_beside(form):
+            code = icd10.code_resolve(form.code.data, field="code")
+            patients = services.patients_with_diagnosis(actor=current_actor(), code=code)
+    if form.code.errors:
+        status = 422
+    return render_form("records/doctor/by_diagnosis.html", form=form, code=code, patients=patients, status=status,
+                       matches=icd10.codes_search(form.code.data or "") if form.code.errors else [])

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart translations
+.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart bench-pharmacy translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,9 @@ bench: install services
 
 bench-chart: install services
 	$(BIN)/python tests/perf/chart_load.py
+
+bench-pharmacy: install services
+	$(BIN)/python tests/perf/pharmacy_load.py
 
 # After adding or changing strings: refresh the catalogues, then translate what is new (an empty
 # msgstr) in translations/sw/LC_MESSAGES/messages.po. The app compiles them when it starts. No fuzzy

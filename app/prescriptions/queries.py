@@ -5,7 +5,7 @@ import dataclasses
 import datetime as dt
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from app.extensions import db
 from app.prescriptions.models import DrugClass, Interaction, Medicine, StockBatch, StockMovement
@@ -98,16 +98,23 @@ def stock_alert_counts(*, site_id: int, today: dt.date) -> dict[str, int]:
 
 
 def pharmacy_queue(*, site_id: int) -> dict[str, list]:
-    """The open prescriptions at a pharmacy by status, oldest first (names only: no clinical content)."""
+    """The open prescriptions at a pharmacy by status, oldest first: plain columns only (who, when,
+    the code), read as rows: nothing encrypted is loaded, so nothing is decrypted. Live pages fetch
+    this on every queue event, so it stays one query."""
+    from app.accounts.models import User
     from app.prescriptions.models import OPEN_STATUSES, Prescription
+    from app.records.models import Patient
 
     rows = db.session.execute(
-        select(Prescription).options(selectinload(Prescription.patient), selectinload(Prescription.prescriber))
+        select(Prescription.id, Prescription.status, Prescription.signed_at, Prescription.collection_code,
+               (Patient.given_name + " " + Patient.family_name).label("patient_name"),
+               User.full_name.label("prescriber_name"))
+        .join(Patient, Patient.id == Prescription.patient_id).join(User, User.id == Prescription.prescriber_id)
         .where(Prescription.pharmacy_id == site_id, Prescription.status.in_([s.value for s in OPEN_STATUSES]))
-        .order_by(Prescription.signed_at, Prescription.id)).scalars()
+        .order_by(Prescription.signed_at, Prescription.id))
     queue: dict[str, list] = {s.value: [] for s in OPEN_STATUSES}
-    for prescription in rows:
-        queue[prescription.status].append(prescription)
+    for row in rows:
+        queue[row.status].append(row)
     return queue
 
 
@@ -130,8 +137,14 @@ def prescriptions_by_prescriber(*, prescriber_id: int, limit: int = 50) -> list:
     """A doctor's own prescriptions, newest first: names and status only (the list shows no items)."""
     from app.prescriptions.models import Prescription
 
+    from app.records.models import Patient
+
     return list(db.session.execute(
-        select(Prescription).options(selectinload(Prescription.patient), selectinload(Prescription.pharmacy))
+        select(Prescription).options(
+            load_only(Prescription.id, Prescription.status, Prescription.signed_at, Prescription.status_changed_at,
+                      Prescription.patient_id, Prescription.pharmacy_id),
+            selectinload(Prescription.patient).load_only(Patient.given_name, Patient.family_name),
+            selectinload(Prescription.pharmacy))
         .where(Prescription.prescriber_id == prescriber_id)
         .order_by(Prescription.status_changed_at.desc(), Prescription.id.desc()).limit(limit)).scalars())
 

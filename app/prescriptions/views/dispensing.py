@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
-from app.core.htmx import render_form, render_page_or_fragment
+from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.transactions import refused
 from app.prescriptions import dispensing, queries, services
@@ -25,10 +25,13 @@ def _site():
 def queue_page(form=None, *, status=200):
     """The portal's home: the queue and the find-by-code form."""
     site = _site()
+    queue = queries.pharmacy_queue(site_id=site.id)
+    if is_htmx_fragment_request():  # the live refresh: the queue alone
+        return render_page_or_fragment("prescriptions/pharmacy/queue.html", "prescriptions/pharmacy/_queue.html",
+                                       site=site, queue=queue)
     return render_page_or_fragment("prescriptions/pharmacy/queue.html", "prescriptions/pharmacy/_queue.html",
-                                   site=site, queue=queries.pharmacy_queue(site_id=site.id),
-                                   counts=queries.stock_alert_counts(site_id=site.id, today=_today()),
-                                   form=form or CodeForm(formdata=None), status=status)
+                                   site=site, queue=queue, form=form or CodeForm(formdata=None), status=status,
+                                   counts=queries.stock_alert_counts(site_id=site.id, today=_today()))
 
 
 def _today():

@@ -1,0 +1,157 @@
+"""Open-loop load test of the pharmacy: the pharmacist's queue partial and the hand-over.
+
+    make bench-pharmacy      (or: .venv/bin/python tests/perf/pharmacy_load.py --seconds 20)
+
+Seeds the demo, then puts enough prescriptions in the demo pharmacy's queue (ready to hand over,
+with stock behind them), starts gunicorn as the Procfile does on PostgreSQL, and measures:
+- the queue partial (what live.js fetches on every queue event): 50 requests/s; budget p95 < 50 ms
+  and under 5 KB (gzipped, as sent);
+- the hand-over (stock taken earliest expiry first, the dispense recorded, audited, in one
+  transaction): 10 requests/s, each a different prescription; budget p95 < 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server, wait_until_up  # noqa: E402
+from tests.processes import stop  # noqa: E402
+
+
+def prepare(db_url: str, ready: int) -> list[int]:
+    """The demo plus `ready` prescriptions ready to hand over at the demo pharmacy; their ids."""
+    import datetime as dt
+    import secrets
+
+    from app import create_app
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head(db_url)
+    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.accounts.models import Site, SiteKind, User
+        from app.demo import seed_demo
+        from app.extensions import db
+        from app.prescriptions.models import Medicine, Prescription, PrescriptionStatus, StockBatch
+        from app.prescriptions.prescribing import CODE_ALPHABET
+        from app.records.models import Patient
+
+        seed_demo()
+        site = db.session.execute(select(Site).where(Site.kind == SiteKind.PHARMACY.value)).scalars().first()
+        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
+        patients = db.session.execute(select(Patient.id)).scalars().all()
+        medicine = db.session.execute(select(Medicine).where(Medicine.name == "Paracetamol",
+                                                             Medicine.form == "tablet")).scalar_one()
+        for n in range(4):  # several batches: the hand-over picks the earliest expiry
+            db.session.add(StockBatch(site_id=site.id, medicine_id=medicine.id, batch_number=f"BENCH-{n}",
+                                      expires_on=dt.date.today() + dt.timedelta(days=100 + 50 * n), quantity=5000))
+        ids = []
+        for n in range(ready):
+            prescription = Prescription(
+                patient_id=patients[n % len(patients)], prescriber_id=doctor.id, pharmacy_id=site.id,
+                status=PrescriptionStatus.READY.value, overrides=[],
+                items=[{"medicine_id": medicine.id, "medicine": medicine.label, "dose": "1000", "dose_unit": "mg",
+                        "route": "oral", "frequency": "tds", "days": 5, "quantity": 15, "unit": "tablet",
+                        "instructions": None}],
+                collection_code="".join(secrets.choice(CODE_ALPHABET) for _ in range(8)),
+                verification_token=secrets.token_urlsafe(32))
+            db.session.add(prescription)
+            db.session.flush()
+            ids.append(prescription.id)
+        db.session.commit()
+        return ids
+
+
+async def bench_queue(base: str, rate: float, seconds: float) -> Recorder:
+    record = Recorder("pharmacy queue partial")
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(5)]
+    try:
+        for session in sessions:
+            await sign_in(session, base, "pharmacist@demo.test")
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with sessions[i % len(sessions)].get(f"{base}/pharmacy/", headers={
+                    "HX-Request": "true", "Accept-Encoding": "gzip"}) as response:
+                body = await response.read()
+                size = int(response.headers.get("Content-Length", len(body)))
+                record.add(loop.time() - scheduled, response.status, size)
+
+        await open_loop(rate, seconds, one)
+    finally:
+        for session in sessions:
+            await session.close()
+    return record
+
+
+async def bench_dispense(base: str, rate: float, seconds: float, ids: list[int]) -> Recorder:
+    record = Recorder("hand-over")
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        token = await sign_in(session, base, "pharmacist@demo.test")
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with session.post(f"{base}/pharmacy/prescriptions/{ids[i]}/dispense",
+                                    data={"csrf_token": token}, allow_redirects=False) as response:
+                await response.read()
+                # 303 to the queue means handed over; a 303 back to the prescription would mean refused
+                ok = response.status == 303 and response.headers.get("Location", "").rstrip("/").endswith("/pharmacy")
+                record.add(loop.time() - scheduled, response.status if ok else f"{response.status} refused")
+
+        await open_loop(rate, seconds, one)
+    finally:
+        await session.close()
+    return record
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    name = f"myafya_pharmacy_bench_{os.getpid()}"
+    db_url = f"{PG}/{name}"
+    psql(f"CREATE DATABASE {name}")
+    server = None
+    dispenses = int(10 * args.seconds)
+    try:
+        ids = prepare(db_url, ready=dispenses)
+        port = free_port()
+        server = start_server(db_url, port)
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base)
+        queue = asyncio.run(bench_queue(base, 50, args.seconds))
+        handover = asyncio.run(bench_dispense(base, 10, args.seconds, ids))
+    finally:
+        if server is not None:
+            stop(server)
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print(queue.line())
+    print(f"{'':<22} partial as sent: max {max(queue.sizes or [0])} B (the queue held {dispenses} ready prescriptions)")
+    print(handover.line())
+    failures = []
+    if queue.pct(.95) >= 50:
+        failures.append("queue p95 >= 50 ms")
+    if max(queue.sizes or [0]) >= 5 * 1024:
+        failures.append("queue partial >= 5 KB")
+    if handover.pct(.95) >= 100:
+        failures.append("hand-over p95 >= 100 ms")
+    if queue.errors or handover.errors:
+        failures.append("errors")
+    print("budgets met" if not failures else "BUDGETS MISSED: " + ", ".join(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -108,9 +108,11 @@ def register_hooks(app: Flask) -> None:
     from app.consultations.channels import channels_register as consultations_channels
     from app.core import hooks
     from app.notifications import layout as notifications_layout
+    from app.prescriptions import fhir as prescriptions_fhir
     from app.prescriptions.channels import channels_register as prescriptions_channels_register
     from app.prescriptions.purposes import purposes_register
     from app.realtime import guard
+    from app.records import fhir as records_fhir
     from app.records import services as records_services
     from app.records import visits
     from app.scheduling import queries as scheduling_queries
@@ -141,6 +143,7 @@ def register_hooks(app: Flask) -> None:
     # prescriptions reads charts for its own purposes, through the records gate
     purposes_register()
     prescriptions_channels_register()
+    records_fhir.export_contributor_register(prescriptions_fhir.export_resources)
 
 
 def register_realtime(app: Flask) -> None:

@@ -136,7 +136,6 @@ def pharmacies() -> list:
 def prescriptions_by_prescriber(*, prescriber_id: int, limit: int = 50) -> list:
     """A doctor's own prescriptions, newest first: names and status only (the list shows no items)."""
     from app.prescriptions.models import Prescription
-
     from app.records.models import Patient
 
     return list(db.session.execute(

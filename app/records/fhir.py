@@ -270,6 +270,17 @@ def _entry_resources(entry: ClinicalEntry, patient_ref: dict, document_url: Call
     return [_BUILDERS[kind](entry, patient_ref)]
 
 
+# Domains above records add their resources to a patient's export (prescriptions: MedicationRequest
+# and MedicationDispense): each contributor(patient_id, patient_ref) -> [(fullUrl, resource)], read
+# under the export's own audited gate decision. create_app registers them (register_hooks).
+EXPORT_CONTRIBUTORS: list[Callable[[int, dict], list[tuple[str, dict]]]] = []
+
+
+def export_contributor_register(contributor: Callable[[int, dict], list[tuple[str, dict]]]) -> None:
+    if contributor not in EXPORT_CONTRIBUTORS:
+        EXPORT_CONTRIBUTORS.append(contributor)
+
+
 def chart_bundle(patient: Patient, chart: dict, *, generated_at: dt.datetime, mrn_system: str = DEFAULT_MRN_SYSTEM,
                  document_url: Callable[[ClinicalEntry], str] = lambda entry: urn("document", entry.id)) -> dict:
     """The Bundle: the Patient first, then each kind's entries (as the chart orders them, newest first).
@@ -281,6 +292,8 @@ def chart_bundle(patient: Patient, chart: dict, *, generated_at: dt.datetime, mr
         for entry in chart.get(kind, []):
             for index, resource in enumerate(_entry_resources(entry, patient_ref, document_url)):
                 entries.append({"fullUrl": urn("entry", f"{entry.id}:{index}"), "resource": resource})
+    for contributor in EXPORT_CONTRIBUTORS:
+        entries += [{"fullUrl": url, "resource": resource} for url, resource in contributor(patient.id, patient_ref)]
     return {
         "resourceType": "Bundle",
         "identifier": {"system": "urn:ietf:rfc:3986", "value": urn("export", f"{patient.id}:{_instant(generated_at)}")},

@@ -18,14 +18,13 @@ NAVIGATION = {
                 ("patient.records.my_record", _l("My record"))],
     # (The week view is one tap from Today; the bar must fit one line on a phone.)
     "doctor": [("doctor.home", _l("Today")), ("doctor.records.patients", _l("Patients")),
-               ("doctor.prescriptions.prescriptions", _l("Prescriptions")),
                ("doctor.scheduling.availability", _l("My hours"))],
     "lab": [("lab.home", _l("Lab queue"))],
     "pharmacist": [("pharmacy.home", _l("Dispensing")), ("pharmacy.stock.overview", _l("Stock"))],
     "reception": [("reception.home", _l("Front desk")), ("reception.records.patients", _l("Patients"))],
     "admin": [("admin.home", _l("Clinic")), ("admin.accounts.users", _l("People")),
               ("admin.scheduling.doctors", _l("Doctors")), ("admin.audit.trail", _l("Audit")),
-              ("admin.formulary.medicines", _l("Formulary")), ("admin.notifications.outbox", _l("Outbox"))],
+              ("admin.notifications.outbox", _l("Outbox"))],
 }
 
 

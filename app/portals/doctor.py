@@ -12,9 +12,17 @@ def build():
 
     @portal.route("/")
     def home():
+        from flask import url_for
+        from flask_login import current_user
+
+        from app.prescriptions.queries import prescriber_waiting_count
         from app.scheduling.views.doctor import day_context
 
-        return render_template("scheduling/doctor/day.html", **day_context())
+        # The day is scheduling's page; the portal adds the door to prescriptions (a layer above it):
+        # pharmacy questions and refill requests waiting for this doctor.
+        return render_template("scheduling/doctor/day.html", **day_context(),
+                               prescriptions_url=url_for("doctor.prescriptions.prescriptions"),
+                               prescriptions_waiting=prescriber_waiting_count(prescriber_id=current_user.id))
 
     from app.prescriptions.views.doctor import bp as prescriptions_bp
     from app.records.views.doctor import bp as records_bp

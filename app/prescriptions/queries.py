@@ -175,3 +175,14 @@ def refill_requests_of(*, prescription_ids: list[int]) -> dict[int, object]:
                                       .order_by(RefillRequest.number)).scalars():
         latest[request.prescription_id] = request
     return latest
+
+
+def prescriber_waiting_count(*, prescriber_id: int) -> int:
+    """Pharmacy questions and refill requests waiting for this doctor (a count: nothing clinical)."""
+    from app.prescriptions.models import Prescription, PrescriptionStatus, RefillRequest, RefillStatus
+
+    queried = db.session.execute(select(func.count()).select_from(Prescription).where(
+        Prescription.prescriber_id == prescriber_id, Prescription.status == PrescriptionStatus.QUERIED.value)).scalar_one()
+    refills = db.session.execute(select(func.count()).select_from(RefillRequest).join(Prescription).where(
+        Prescription.prescriber_id == prescriber_id, RefillRequest.status == RefillStatus.REQUESTED.value)).scalar_one()
+    return queried + refills

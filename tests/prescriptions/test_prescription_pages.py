@@ -118,3 +118,13 @@ def test_another_patients_prescription_is_404_for_a_patient_and_a_stranger_docto
     assert stranger.get(f"/doctor/prescriptions/{rx}").status_code == 404
     other_patient = signed_in_as(app, make_user(Role.PATIENT))
     assert "Paracetamol" not in other_patient.get("/patient/prescriptions/").get_data(as_text=True)
+
+
+def test_the_medicine_list_narrows_as_the_doctor_types(app, clinic):
+    doctor = signed_in_as(app, clinic["doctor"])
+    options = doctor.get("/doctor/prescriptions/medicines?q=lumef", headers={"HX-Request": "true"})
+    body = options.get_data(as_text=True)
+    assert options.status_code == 200 and "Artemether + lumefantrine" in body and "Amoxicillin" not in body
+    assert len(options.data) < 5000 and "HX-Request" in options.headers.get("Vary", "")
+    nothing = doctor.get("/doctor/prescriptions/medicines?q=zzzz").get_data(as_text=True)
+    assert 'value="0"' in nothing and "No medicine in the formulary matches" in nothing

@@ -2,7 +2,7 @@
 override them with a reason, and follow what the pharmacy does with it (questions arrive live)."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -78,6 +78,17 @@ def prescription_new(patient_id: int):
     flash(_("Prescription signed and sent to %(pharmacy)s. The patient's code: %(code)s.",
             pharmacy=prescription.pharmacy.name, code=prescription.collection_code), "success")
     return redirect(url_for("doctor.prescriptions.prescription", prescription_id=prescription.id), code=303)
+
+
+@bp.route("/prescriptions/medicines")
+def medicine_options():
+    """The medicine select's options narrowed to what was typed (search as you type; the select
+    without JavaScript lists the whole formulary)."""
+    text = (request.args.get("q") or "").strip()[:60]
+    response = make_response(render_template("prescriptions/doctor/_medicine_options.html",
+                                             medicines=queries.medicines_search(text or None, active_only=True)))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/prescriptions/")

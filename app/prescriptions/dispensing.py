@@ -9,7 +9,7 @@ import dataclasses
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.audit.services import audit_access
 from app.core.actor import Actor
@@ -86,8 +86,13 @@ def prescription_prepare(*, actor: Actor, site_id: int, prescription_id: int) ->
     return _step(actor, site_id, prescription_id, S.PREPARING)
 
 
-def prescription_mark_ready(*, actor: Actor, site_id: int, prescription_id: int) -> Prescription:
+def prescription_mark_ready(*, actor: Actor, site_id: int, prescription_id: int,
+                            delivery: bool = False) -> Prescription:
+    """Ready: to collect at the counter, or (`delivery`) going out to the patient; they are told which."""
     prescription = _step(actor, site_id, prescription_id, S.READY)
+    db.session.execute(update(Prescription).where(Prescription.id == prescription.id).values(delivery=delivery)
+                       .execution_options(synchronize_session=False))
+    db.session.expire(prescription)
     notices.prescription_ready(prescription)
     return prescription
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import true
+from sqlalchemy.sql.expression import false, true
 
 from app.core.db import Base, UTCDateTime, utcnow
 from app.core.types import EncryptedJSON, EncryptedText
@@ -245,6 +245,8 @@ class Prescription(Base):
     verification_token: Mapped[str] = mapped_column(String(43), unique=True)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("prescriptions.id"))
     status_note: Mapped[str | None] = mapped_column(EncryptedText)  # the pharmacist's question or refusal
+    # Ready for the patient to collect (False) or going out to them (True): what they are told.
+    delivery: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

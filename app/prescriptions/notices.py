@@ -48,6 +48,12 @@ def prescription_sent(prescription: Prescription) -> None:
 
 
 def prescription_ready(prescription: Prescription) -> None:
+    if prescription.delivery:
+        _tell_patient(prescription, event="ready", subject=lambda: _("Your medicines are on their way"),
+                      text=lambda pharmacy, code: _(
+                          "%(pharmacy)s is sending your medicines to you. Give the code %(code)s when they arrive.",
+                          pharmacy=pharmacy, code=code))
+        return
     _tell_patient(prescription, event="ready", subject=lambda: _("Your prescription is ready to collect"),
                   text=lambda pharmacy, code: _(
                       "Your prescription is ready to collect at %(pharmacy)s. Show the code %(code)s at the counter.",

@@ -57,7 +57,8 @@ def test_prescribe_prepare_ready_collect(chromium, live_server, pharmacy_world, 
         sign_in(doctor, live_server, world["doctor"].email)
         doctor.goto(live_server(f"/doctor/patients/{world['patient'].id}"))
         doctor.get_by_role("link", name="Write a prescription").click()
-        doctor.locator(".rx-find").first.fill("sulfameth")  # the list narrows as the doctor types
+        doctor.wait_for_function("() => window.htmx !== undefined")  # scripts are deferred
+        doctor.locator(".rx-find").first.press_sequentially("sulfameth", delay=30)  # the list narrows as one types
         expect(doctor.locator("#items-0-medicine_id option")).to_have_count(1)
         doctor.locator("#items-0-medicine_id").select_option(str(world["medicine_id"]))
         doctor.locator("#items-0-dose").fill("960")

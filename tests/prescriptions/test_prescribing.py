@@ -186,3 +186,18 @@ def test_two_pharmacists_marking_it_ready_at_once_move_it_once(app, clinic):
             from app.prescriptions.models import PrescriptionStatus
             from app.prescriptions.status import status_move
             status_move(first, PrescriptionStatus.PREPARING)
+
+
+def test_ready_for_delivery_tells_the_patient_it_is_coming_not_to_collect(app, clinic):
+    prescription_id = sign(app, clinic, [item(clinic, "Paracetamol", "tablet", dose="1000")])
+    pharmacist, site = actor_for(clinic["pharmacist"]), clinic["pharmacy"]
+    with app.app_context():
+        dispensing.prescription_prepare(actor=pharmacist, site_id=site, prescription_id=prescription_id)
+        dispensing.prescription_mark_ready(actor=pharmacist, site_id=site, prescription_id=prescription_id,
+                                           delivery=True)
+        db.session.commit()
+        assert db.session.get(Prescription, prescription_id).delivery is True
+        sms = db.session.execute(select(Notification.body).where(
+            Notification.dedupe_key == f"rx:{prescription_id}:0:ready:sms")).scalar_one()
+        code = db.session.get(Prescription, prescription_id).collection_code
+        assert code in sms and "Paracetamol" not in sms and "counter" not in sms

@@ -3,7 +3,7 @@ patient is told) → collected; or a question back to the prescriber, or a refus
 Live over the websocket; find a prescription by the code the patient shows."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -70,13 +70,14 @@ STEPS = {"prepare": dispensing.prescription_prepare, "ready": dispensing.prescri
 def step(prescription_id: int, step: str):
     url = url_for("pharmacy.dispensing.prescription", prescription_id=prescription_id)
     try:
-        STEPS[step](actor=current_actor(), site_id=_site().id, prescription_id=prescription_id)
+        extra = {"delivery": request.form.get("delivery") == "1"} if step == "ready" else {}
+        STEPS[step](actor=current_actor(), site_id=_site().id, prescription_id=prescription_id, **extra)
     except NotFound:
         raise
     except DomainError as error:
         return refused(error.message, url)
     flash(_("Marked as being prepared.") if step == "prepare" else
-          _("Marked ready: the patient has been told to collect it."), "success")
+          _("Marked ready: the patient has been told."), "success")
     return redirect(url, code=303)
 
 

@@ -13,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.records.vitals import SIGNS, Sign
 
-SERIES_LIMIT = 20  # the latest readings per sign: enough for a trend, light enough for a phone
+# The latest readings drawn: enough for a trend, light enough for a phone; the chart's summary reads
+# no more than these (services.chart_summary_read), and the page says so.
+SERIES_LIMIT = 24
 WIDTH, HEIGHT = 280, 60
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, 236, 8, 52
 

@@ -17,8 +17,8 @@ from app.core.transactions import refused
 from app.records import access, services
 from app.records.forms import ENTRY_FORMS, EmergencyAccessForm, EnteredInErrorForm, amend_form, form_content
 from app.records.models import EntryKind, EntryStatus
-from app.records.trends import vitals_trends
-from app.records.views._common import fhir_download, patient_search_page
+from app.records.trends import SERIES_LIMIT, vitals_trends
+from app.records.views._common import entry_id_arg, fhir_download, patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
@@ -42,13 +42,11 @@ def patients():
     return patient_search_page("records/doctor/patients.html", chart_endpoint="doctor.records.chart")
 
 
-def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None = None):
-    chart = services.chart_read(actor=current_actor(), patient_id=patient.id)
-    forms = forms or {}
-    all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in EntryKind}
-    return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
-                       open_kind=open_kind, status=status, grant=chart.access.grant,
-                       vital_trends=vitals_trends(chart[EntryKind.VITALS]))
+def _chart_page(patient):
+    """The chart's summary (services.chart_summary_read): the latest of each kind, the rest on demand."""
+    chart = services.chart_summary_read(actor=current_actor(), patient_id=patient.id)
+    return render_form("records/doctor/chart.html", patient=patient, chart=chart, grant=chart.access.grant,
+                       vital_trends=vitals_trends(chart.trend_readings), trend_limit=SERIES_LIMIT)
 
 
 def _emergency_page(patient, form, *, status: int = 200):
@@ -93,7 +91,41 @@ def entry_add(patient_id: int, kind: str):
             services.entry_add(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
                                content=form_content(form))
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
-    return _chart_page(patient, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
+    return _entry_form_page(patient, entry_kind, form, status=422)
+
+
+def _entry_form_page(patient, kind: EntryKind, form, *, status: int = 200):
+    return render_page_or_fragment("records/doctor/entry_new.html", "records/doctor/_entry_form.html",
+                                   patient=patient, kind=kind, form=form, status=status)
+
+
+@bp.route("/<int:patient_id>/entries/<kind>/new")
+def entry_new(patient_id: int, kind: str):
+    """The form to add an entry of one kind, on its own page or (htmx) into the chart's card: the
+    chart page carries no forms until one is asked for. Shows no clinical content, so reads nothing."""
+    entry_kind = _kind(kind)
+    patient = _patient(patient_id)
+    if not access.decide(actor=current_actor(), patient_id=patient_id, part=access.ChartPart.of(entry_kind),
+                         write=True).allowed:
+        return _emergency_page(patient, EmergencyAccessForm(formdata=None))
+    return _entry_form_page(patient, entry_kind, ENTRY_FORMS[entry_kind](formdata=None))
+
+
+@bp.route("/<int:patient_id>/chart/<kind>")
+def chart_entries(patient_id: int, kind: str):
+    """One kind's entries, a page at a time ("show older"): the page, or with htmx the next entries
+    alone, to append in place of the link that asked for them."""
+    entry_kind = _kind(kind)
+    patient = _patient(patient_id)
+    if not access.decide(actor=current_actor(), patient_id=patient_id).allowed:
+        return _emergency_page(patient, EmergencyAccessForm(formdata=None))
+    try:
+        page = services.chart_entries_read(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
+                                           after=entry_id_arg("after"))
+    except NotFound:
+        abort(404)
+    return render_page_or_fragment("records/doctor/entries.html", "records/_entry_items.html", patient=patient,
+                                   kind=entry_kind, entries=page.entries, older=page.older, editable=True)
 
 
 @bp.route("/<int:patient_id>/entries/<int:entry_id>/status", methods=["POST"])

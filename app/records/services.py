@@ -21,8 +21,15 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.records import access
 from app.records.access import AccessDecision, ChartPart
-from app.records.models import (REASON_MAX, RESOLVABLE_KINDS, ClinicalEntry, ClinicalEntryVersion, EntryKind,
-                                EntryStatus, Patient)
+from app.records.models import (
+    REASON_MAX,
+    RESOLVABLE_KINDS,
+    ClinicalEntry,
+    ClinicalEntryVersion,
+    EntryKind,
+    EntryStatus,
+    Patient,
+)
 from app.records.trends import SERIES_LIMIT
 from app.records.vitals import SIGNS, VITAL_RANGES
 

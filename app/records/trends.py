@@ -52,6 +52,17 @@ class Line:
     def polyline(self) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.points)
 
+    @property
+    def dots(self) -> list[tuple[str, str]]:
+        """The points as the drawing writes them (formatted here: far cheaper than in the template)."""
+        return [(f"{x:.1f}", f"{y:.1f}") for x, y in self.points]
+
+    @property
+    def label_at(self) -> tuple[str, str]:
+        """Where the last value is written: just right of the last point."""
+        x, y = self.points[-1]
+        return f"{x + 6:.1f}", f"{y + 4:.1f}"
+
 
 @dataclass
 class Trend:

@@ -7,8 +7,8 @@ from flask import Response, abort, current_app, request
 
 from app.core.clock import clock
 from app.core.htmx import render_page_or_fragment
-from app.core.security import DB_INT_MAX
 from app.core.request_actor import current_actor
+from app.core.security import DB_INT_MAX
 from app.records import fhir, queries, services
 
 SEARCH_TERM_MAX = 80

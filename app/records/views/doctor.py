@@ -102,12 +102,13 @@ def _entry_form_page(patient, kind: EntryKind, form, *, status: int = 200):
 @bp.route("/<int:patient_id>/entries/<kind>/new")
 def entry_new(patient_id: int, kind: str):
     """The form to add an entry of one kind, on its own page or (htmx) into the chart's card: the
-    chart page carries no forms until one is asked for. Shows no clinical content, so reads nothing."""
+    chart page carries no forms until one is asked for. Shows no clinical content, so reads nothing
+    (and audits nothing)."""
     entry_kind = _kind(kind)
     patient = _patient(patient_id)
     if not access.decide(actor=current_actor(), patient_id=patient_id, part=access.ChartPart.of(entry_kind),
                          write=True).allowed:
-        return _emergency_page(patient, EmergencyAccessForm(formdata=None))
+        abort(403)  # as its POST would be (that one is audited: it would have written)
     return _entry_form_page(patient, entry_kind, ENTRY_FORMS[entry_kind](formdata=None))
 
 
@@ -117,9 +118,7 @@ def chart_entries(patient_id: int, kind: str):
     alone, to append in place of the link that asked for them."""
     entry_kind = _kind(kind)
     patient = _patient(patient_id)
-    if not access.decide(actor=current_actor(), patient_id=patient_id).allowed:
-        return _emergency_page(patient, EmergencyAccessForm(formdata=None))
-    try:
+    try:  # refused by the gate: audited, and its 403 page
         page = services.chart_entries_read(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
                                            after=entry_id_arg("after"))
     except NotFound:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import uuid
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import selectinload, with_expression
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from app.accounts.services import patient_account_register
 from app.audit.services import audit_access, audit_denied
@@ -211,11 +212,11 @@ def _version_count():
             .correlate(ClinicalEntry).scalar_subquery())
 
 
-def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = None) -> ChartSummary:
-    """The chart page's read: audited as the chart read it is ("chart.read"), but decrypting only
-    what the page shows (see ChartSummary), in one query; versions are counted, not loaded."""
-    patient = patient_get(patient_id)
-    decision = _gate(actor=actor, patient_id=patient_id, action="chart.read", purpose=purpose)
+@functools.cache
+def _summary_query():
+    """The summary's one query, built once (a page view pays only for running it): per entry its rank
+    among its kind's pinned or other entries, its rank among its kind's entries of the same status
+    (the trends' latest readings) and how many others its kind has; the entries the page needs."""
     entries = ClinicalEntry.__table__.c
     pinned = _pinned(entries.kind, entries.status)
     newest_first = (entries.recorded_at.desc(), entries.id.desc())
@@ -225,17 +226,27 @@ def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = N
                                order_by=newest_first).label("rank"),
         func.row_number().over(partition_by=(entries.kind, entries.status), order_by=newest_first).label("status_rank"),
         func.count().over(partition_by=(entries.kind, case((pinned, 1), else_=0))).label("of"),
-    ).where(entries.patient_id == patient_id).subquery()
+    ).where(entries.patient_id == bindparam("patient_id")).subquery()
     is_reading = and_(ClinicalEntry.kind == EntryKind.VITALS.value, ClinicalEntry.status == EntryStatus.ACTIVE.value)
-    rows = db.session.execute(
-        select(ClinicalEntry, ranked.c.pinned, ranked.c.rank, ranked.c.status_rank, ranked.c.of)
-        .join(ranked, ranked.c.id == ClinicalEntry.id)
-        .where(or_(ranked.c.pinned, ranked.c.rank <= SUMMARY_LATEST,
-                   and_(is_reading, ranked.c.status_rank <= SERIES_LIMIT)))
-        .order_by(ClinicalEntry.recorded_at.desc(), ClinicalEntry.id.desc())
-        .options(selectinload(ClinicalEntry.recorded_by), with_expression(ClinicalEntry.counted_versions,
-                                                                          _version_count()))
-    ).all()
+    return (select(ClinicalEntry, ranked.c.pinned, ranked.c.rank, ranked.c.status_rank, ranked.c.of)
+            .join(ranked, ranked.c.id == ClinicalEntry.id)
+            .where(or_(ranked.c.pinned, ranked.c.rank <= SUMMARY_LATEST,
+                       and_(is_reading, ranked.c.status_rank <= SERIES_LIMIT)))
+            .order_by(ClinicalEntry.recorded_at.desc(), ClinicalEntry.id.desc())
+            .options(*_entry_options()))
+
+
+def _entry_options():
+    """Who recorded each entry (in the same query) and how many versions it has (counted, not loaded)."""
+    return (joinedload(ClinicalEntry.recorded_by), with_expression(ClinicalEntry.counted_versions, _version_count()))
+
+
+def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = None) -> ChartSummary:
+    """The chart page's read: audited as the chart read it is ("chart.read"), but decrypting only
+    what the page shows (see ChartSummary), in one query; versions are counted, not loaded."""
+    patient = patient_get(patient_id)
+    decision = _gate(actor=actor, patient_id=patient_id, action="chart.read", purpose=purpose)
+    rows = db.session.execute(_summary_query(), {"patient_id": patient_id}).all()
     audit_access(actor=actor, patient_id=patient_id, action="chart.read", reason=decision.reason)
     shown = {kind: [] for kind in EntryKind}
     older = dict.fromkeys(EntryKind)
@@ -275,8 +286,7 @@ def chart_entries_read(*, actor: Actor, patient_id: int, kind: EntryKind, after:
     action = f"{part.value}.read"
     decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, purpose=purpose)
     in_kind = (ClinicalEntry.patient_id == patient_id, ClinicalEntry.kind == kind.value)
-    options = (selectinload(ClinicalEntry.recorded_by), with_expression(ClinicalEntry.counted_versions,
-                                                                         _version_count()))
+    options = _entry_options()
     newest_first = (ClinicalEntry.recorded_at.desc(), ClinicalEntry.id.desc())
     pinned = []
     rest = select(ClinicalEntry).where(*in_kind, ~_pinned(ClinicalEntry.kind, ClinicalEntry.status))

@@ -307,6 +307,7 @@ def chart_entries_read(*, actor: Actor, patient_id: int, kind: EntryKind, after:
     found = found[:page_size]
     return EntriesPage(kind=kind, entries=pinned + found, older=found[-1] if more else None)
 
+
 def _validate(kind: EntryKind, content: dict) -> dict:
     if kind == EntryKind.VITALS:
         clean = {}

@@ -151,6 +151,18 @@ def _seed_soap_note(doctor: User, patient) -> None:
                                "sooner if headache worsens."})
 
 
+def _seed_earlier_visits(patient, doctor: User, now: dt.datetime, rng: random.Random) -> None:
+    """Two years of monthly reviews before the recent visits, so the demo chart has more than its
+    summary shows: its "Show older" links have something to bring."""
+    for month in range(4, 28):
+        when = now - dt.timedelta(days=30 * month + rng.randint(0, 9))
+        entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.VITALS, recorded_by_id=doctor.id,
+                  recorded_at=when, content={"systolic": rng.randint(125, 150), "diastolic": rng.randint(80, 95),
+                                             "pulse": rng.randint(64, 90), "weight_kg": round(rng.uniform(64, 70), 1)})
+        entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
+                  recorded_at=when, content={"text": NOTES[0]})
+
+
 def seed_demo(*, only_if_empty: bool = False) -> bool:
     if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return False
@@ -203,6 +215,7 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
             entry_add(actor=SEEDER, patient_id=patient.id, kind=EntryKind.NOTE, recorded_by_id=doctor.id,
                       recorded_at=when,
                       content={"text": NOTES[visit]})
+    _seed_earlier_visits(patients[0], doctor, now, rng)
     from app.scheduling.demo import seed_scheduling
 
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]

@@ -6,7 +6,7 @@ import enum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
 from app.core.types import BlindIndex, EncryptedJSON, EncryptedText
@@ -97,6 +97,15 @@ class ClinicalEntry(Base):
     recorded_by = relationship("User")
     versions: Mapped[list["ClinicalEntryVersion"]] = relationship(
         back_populates="entry", order_by="ClinicalEntryVersion.number.desc()", passive_deletes=True)
+
+    # Filled by the chart's summary and paging reads, which count versions instead of loading them.
+    counted_versions: Mapped[int | None] = query_expression()
+
+    @property
+    def version_count(self) -> int:
+        """How many versions its history shows (one for an entry that never changed)."""
+        counted = self.counted_versions if self.counted_versions is not None else len(self.versions)
+        return counted or 1
 
     @property
     def latest_version(self) -> "ClinicalEntryVersion | None":

@@ -4,13 +4,15 @@ answered 403), and what is allowed is audited here, once, with the purpose it wa
 no view and no other domain can show or change a chart without leaving a true trace."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import re
 import uuid
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from app.accounts.models import Role
 from app.accounts.services import patient_account_register
@@ -28,6 +30,7 @@ from app.records.models import (
     DOCUMENT_NOTE_MAX,
     DOCUMENT_TITLE_MAX,
     REASON_MAX,
+    RESOLVABLE_KINDS,
     SOAP_FIELDS,
     ClinicalEntry,
     ClinicalEntryVersion,
@@ -36,6 +39,7 @@ from app.records.models import (
     Icd10Code,
     Patient,
 )
+from app.records.trends import SERIES_LIMIT
 from app.records.vitals import SIGNS, VITAL_RANGES
 
 
@@ -206,6 +210,129 @@ def _chart_read(*, actor: Actor, patient_id: int, part: ChartPart | None, purpos
 
 
 NOTE_VISITS_LOOKBACK = dt.timedelta(days=60)
+
+SUMMARY_LATEST = 5  # per kind, the latest entries the chart's summary shows (besides every active one)
+PAGE_SIZE = 20  # entries per page of one kind's list ("show older")
+
+
+class ChartSummary(Chart):
+    """What the chart page shows, read in one query instead of the whole chart: per kind, every
+    active allergy, problem and medication (the allergy banner lists them all) and the latest
+    SUMMARY_LATEST of the rest, newest first; `older[kind]`, the entry after which older ones are
+    left for the kind's own list (None: nothing older); `trend_readings`, the latest SERIES_LIMIT
+    vitals readings (entered in error left out), oldest first, for the trends."""
+
+    def __init__(self, entries: dict, *, older: dict, trend_readings: list, history: str | None,
+                 access: AccessDecision) -> None:
+        super().__init__(entries, history=history, access=access)
+        self.older = older
+        self.trend_readings = trend_readings
+
+
+def _pinned(entry_kind, entry_status):
+    """An entry the chart always shows: an active allergy, problem or medication."""
+    return and_(entry_kind.in_([kind.value for kind in RESOLVABLE_KINDS]), entry_status == EntryStatus.ACTIVE.value)
+
+
+def _version_count():
+    return (select(func.count(ClinicalEntryVersion.id)).where(ClinicalEntryVersion.entry_id == ClinicalEntry.id)
+            .correlate(ClinicalEntry).scalar_subquery())
+
+
+@functools.cache
+def _summary_query():
+    """The summary's one query, built once (a page view pays only for running it): per entry its rank
+    among its kind's pinned or other entries, its rank among its kind's entries of the same status
+    (the trends' latest readings) and how many others its kind has; the entries the page needs."""
+    entries = ClinicalEntry.__table__.c
+    pinned = _pinned(entries.kind, entries.status)
+    newest_first = (entries.recorded_at.desc(), entries.id.desc())
+    ranked = select(
+        entries.id, pinned.label("pinned"),
+        func.row_number().over(partition_by=(entries.kind, case((pinned, 1), else_=0)),
+                               order_by=newest_first).label("rank"),
+        func.row_number().over(partition_by=(entries.kind, entries.status), order_by=newest_first).label("status_rank"),
+        func.count().over(partition_by=(entries.kind, case((pinned, 1), else_=0))).label("of"),
+    ).where(entries.patient_id == bindparam("patient_id")).subquery()
+    is_reading = and_(ClinicalEntry.kind == EntryKind.VITALS.value, ClinicalEntry.status == EntryStatus.ACTIVE.value)
+    return (select(ClinicalEntry, ranked.c.pinned, ranked.c.rank, ranked.c.status_rank, ranked.c.of)
+            .join(ranked, ranked.c.id == ClinicalEntry.id)
+            .where(or_(ranked.c.pinned, ranked.c.rank <= SUMMARY_LATEST,
+                       and_(is_reading, ranked.c.status_rank <= SERIES_LIMIT)))
+            .order_by(ClinicalEntry.recorded_at.desc(), ClinicalEntry.id.desc())
+            .options(*_entry_options()))
+
+
+def _entry_options():
+    """Who recorded each entry (in the same query) and how many versions it has (counted, not loaded)."""
+    return (joinedload(ClinicalEntry.recorded_by), with_expression(ClinicalEntry.counted_versions, _version_count()))
+
+
+def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = None) -> ChartSummary:
+    """The chart page's read: audited as the chart read it is ("chart.read"), but decrypting only
+    what the page shows (see ChartSummary), in one query; versions are counted, not loaded."""
+    patient = patient_get(patient_id)
+    decision = _gate(actor=actor, patient_id=patient_id, action="chart.read", purpose=purpose)
+    rows = db.session.execute(_summary_query(), {"patient_id": patient_id}).all()
+    audit_access(actor=actor, patient_id=patient_id, action="chart.read", reason=decision.reason)
+    shown = {kind: [] for kind in EntryKind}
+    older = dict.fromkeys(EntryKind)
+    later = {kind: [] for kind in EntryKind}  # not pinned: shown after the pinned ones
+    trend_readings = []
+    for entry, is_pinned, rank, status_rank, of in rows:
+        kind = EntryKind(entry.kind)
+        if is_pinned:
+            shown[kind].append(entry)
+        elif rank <= SUMMARY_LATEST:
+            later[kind].append(entry)
+            if rank == SUMMARY_LATEST and of > SUMMARY_LATEST:
+                older[kind] = entry
+        if kind == EntryKind.VITALS and entry.status == EntryStatus.ACTIVE.value and status_rank <= SERIES_LIMIT:
+            trend_readings.append(entry)
+    return ChartSummary({kind: shown[kind] + later[kind] for kind in EntryKind}, older=older,
+                        trend_readings=trend_readings[::-1], history=patient.history, access=decision)
+
+
+@dataclasses.dataclass
+class EntriesPage:
+    """One page of one kind's entries, newest first; `older`: the entry to continue after (None: the last page)."""
+    kind: EntryKind
+    entries: list
+    older: ClinicalEntry | None
+
+
+def chart_entries_read(*, actor: Actor, patient_id: int, kind: EntryKind, after: int | None = None,
+                       purpose: str | None = None, page_size: int = PAGE_SIZE) -> EntriesPage:
+    """One kind's entries a page at a time ("show older"): a read of that part of the chart, audited
+    as "<kind>.read". Keyset paging on (recorded_at, id): `after` is the id of the last entry already
+    shown. The first page (no `after`) lists every active allergy, problem or medication first, then
+    the rest newest first; a later page, the rest older than `after` (the chart's summary shows the
+    active ones already, and leaves off where the rest does)."""
+    patient_get(patient_id)
+    part = ChartPart.of(kind)
+    action = f"{part.value}.read"
+    decision = _gate(actor=actor, patient_id=patient_id, action=action, part=part, purpose=purpose)
+    in_kind = (ClinicalEntry.patient_id == patient_id, ClinicalEntry.kind == kind.value)
+    options = _entry_options()
+    newest_first = (ClinicalEntry.recorded_at.desc(), ClinicalEntry.id.desc())
+    pinned = []
+    rest = select(ClinicalEntry).where(*in_kind, ~_pinned(ClinicalEntry.kind, ClinicalEntry.status))
+    if after is None:
+        pinned = list(db.session.execute(select(ClinicalEntry).where(*in_kind, _pinned(ClinicalEntry.kind,
+                                                                                        ClinicalEntry.status))
+                                         .order_by(*newest_first).options(*options)).scalars())
+    else:
+        mark = db.session.execute(select(ClinicalEntry.recorded_at, ClinicalEntry.id)
+                                  .where(*in_kind, ClinicalEntry.id == after)).one_or_none()
+        if mark is None:
+            raise NotFound(_("No such entry in this chart."))
+        rest = rest.where(or_(ClinicalEntry.recorded_at < mark.recorded_at,
+                              and_(ClinicalEntry.recorded_at == mark.recorded_at, ClinicalEntry.id < mark.id)))
+    found = list(db.session.execute(rest.order_by(*newest_first).limit(page_size + 1).options(*options)).scalars())
+    audit_access(actor=actor, patient_id=patient_id, action=action, reason=decision.reason)
+    more = len(found) > page_size
+    found = found[:page_size]
+    return EntriesPage(kind=kind, entries=pinned + found, older=found[-1] if more else None)
 
 
 def _validate(kind: EntryKind, content: dict) -> dict:

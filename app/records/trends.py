@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from app.records.vitals import SIGNS, Sign
 
-SERIES_LIMIT = 20  # the latest readings per sign: enough for a trend, light enough for a phone
+# The latest readings drawn: enough for a trend, light enough for a phone; the chart's summary reads
+# no more than these (services.chart_summary_read), and the page says so.
+SERIES_LIMIT = 24
 WIDTH, HEIGHT = 280, 60
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, 236, 8, 52
 
@@ -49,6 +52,18 @@ class Line:
     @property
     def polyline(self) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in self.points)
+
+    def circles(self, colour: str) -> Markup:
+        """The points as SVG circles, written here from numbers only: a template loop over every point
+        of every trend cost more than the rest of the chart's vitals card."""
+        fill = escape(colour)
+        return Markup("".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="{fill}"/>' for x, y in self.points))
+
+    @property
+    def label_at(self) -> tuple[str, str]:
+        """Where the last value is written: just right of the last point."""
+        x, y = self.points[-1]
+        return f"{x + 6:.1f}", f"{y + 4:.1f}"
 
 
 @dataclass

@@ -30,7 +30,7 @@ def test_a_doctor_codes_a_diagnosis_writes_a_soap_note_and_finds_the_patient_by_
         page.goto(live_server(f"/doctor/patients/{patient.id}"))
 
         problems = page.locator("section#problem")
-        problems.locator("summary", has_text="Add problem").click()
+        problems.get_by_role("link", name="Add problem").click()
         problems.locator("#code").press_sequentially("asth", delay=30)
         pick = problems.get_by_role("button", name="J45.9 Asthma, unspecified")
         expect(pick).to_be_visible()
@@ -41,7 +41,7 @@ def test_a_doctor_codes_a_diagnosis_writes_a_soap_note_and_finds_the_patient_by_
         expect(page.locator("section#problem")).to_contain_text("J45.9 Asthma, unspecified")
 
         notes = page.locator("section#note")
-        notes.locator("summary", has_text="Add note").click()
+        notes.get_by_role("link", name="Add note").click()
         expect(notes.locator("#appointment_id option:checked")).to_contain_text("Visit of")  # today's, by default
         notes.locator("#subjective").fill("Wheeze at night for a week.")
         notes.locator("#objective").fill("Scattered wheeze; SpO2 96%.")
@@ -67,7 +67,7 @@ def test_a_doctor_codes_a_diagnosis_writes_a_soap_note_and_finds_the_patient_by_
         # list is open makes Chromium itself report inline styles).
         page.goto(live_server(f"/doctor/patients/{patient.id}"))
         problems = page.locator("section#problem")
-        problems.locator("summary", has_text="Add problem").click()
+        problems.get_by_role("link", name="Add problem").click()
         problems.locator("#code").press_sequentially("malaria", delay=30)
         expect(problems.get_by_role("button", name="B54 Unspecified malaria")).to_be_visible()
         screenshot(page, "clinical-icd10-picker-768")

@@ -118,9 +118,9 @@ def test_doctor_home_and_chart_fit_a_phone(page, live_server, chart_patient):
     assert_fits_a_phone(page, "doctor-chart-360")
 
     # An entry form opened: labels, inputs and the Save button must still fit.
-    page.locator("#vitals summary", has_text="Add vitals").click()
-    expect(page.locator("#vitals details form")).to_be_visible()
-    page.locator("#vitals details form").scroll_into_view_if_needed()
+    page.locator("#vitals").get_by_role("link", name="Add vitals").click()
+    expect(page.locator("#add-vitals form")).to_be_visible()
+    page.locator("#add-vitals form").scroll_into_view_if_needed()
     assert_fits_a_phone(page, "doctor-chart-vitals-form-360")
 
 

@@ -89,6 +89,13 @@ def _attempts() -> list[Attempt]:
              # the FHIR download: a read of the whole chart, audited as its own action
              Attempt("chart.export", None, False,
                      lambda actor, pid, ids: services.chart_export(actor=actor, patient_id=pid))]
+    # the chart page's read: only what its summary shows, audited as the chart read it is
+    found.append(Attempt("chart.read", None, False,
+                         lambda actor, pid, ids: services.chart_summary_read(actor=actor, patient_id=pid)))
+    for kind in EntryKind:  # "show older": a page of one kind, a read of that part
+        found.append(Attempt(f"{kind.value}.read", ChartPart.of(kind), False,
+                             lambda actor, pid, ids, kind=kind: services.chart_entries_read(
+                                 actor=actor, patient_id=pid, kind=kind)))
     for part in ChartPart:
         found.append(Attempt(f"{part.value}.read", part, False,
                              lambda actor, pid, ids, part=part: services.chart_read(actor=actor, patient_id=pid,

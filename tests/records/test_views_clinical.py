@@ -47,7 +47,7 @@ def entries(app, patient_id, kind):
 
 def test_a_soap_note_defaults_to_todays_visit_and_shows_it(app, seen):
     browser, _, patient, visit = seen
-    page = browser.get(chart_url(patient)).get_data(as_text=True)
+    page = browser.get(f"/doctor/patients/{patient.id}/entries/note/new").get_data(as_text=True)  # the add form
     assert re.search(rf'<option selected value="{visit}">Visit of ', page)
     for part in SOAP:
         assert f'name="{part}"' in page

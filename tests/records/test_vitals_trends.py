@@ -15,7 +15,7 @@ from app.core.errors import DomainError
 from app.extensions import db
 from app.records import services
 from app.records.models import ClinicalEntry, EntryKind, EntryStatus
-from app.records.trends import vitals_trends
+from app.records.trends import SERIES_LIMIT, vitals_trends
 from tests.conftest import SET_UP
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -73,12 +73,17 @@ def test_a_weight_before_any_height_has_no_bmi_and_a_later_height_counts_from_th
 
 def test_entered_in_error_readings_are_left_out_and_series_keep_the_latest_readings(app_ctx, make_patient):
     patient = make_patient()
-    entries = record(patient.id, [{"pulse": 60 + i} for i in range(25)] + [{"pulse": 240}])
+    entries = record(patient.id, [{"pulse": 60 + i} for i in range(SERIES_LIMIT + 5)] + [{"pulse": 240}])
     services.entry_set_status(actor=SET_UP, patient_id=patient.id, entry_id=entries[-1].id,
                               status=EntryStatus.ENTERED_IN_ERROR, reason="Wrong cuff.")
+    latest = [65 + i for i in range(SERIES_LIMIT)]
     pulse = by_key(vitals_trends(vitals_of(patient.id)))["pulse"].lines[0]
-    assert pulse.values == [65 + i for i in range(20)]
-    assert len(pulse.points) == 20
+    assert pulse.values == latest
+    assert len(pulse.points) == SERIES_LIMIT
+    # The chart page reads only the readings the trends draw: the latest ones, the struck one left out.
+    summary = services.chart_summary_read(actor=SET_UP, patient_id=patient.id)
+    assert [entry.content["pulse"] for entry in summary.trend_readings] == latest
+    assert by_key(vitals_trends(summary.trend_readings))["pulse"].lines[0].values == latest
 
 
 @pytest.mark.parametrize("content, field", [

@@ -3,14 +3,25 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, request, url_for
+from flask import Response, abort, current_app, request, url_for
 
 from app.core.clock import clock
 from app.core.htmx import render_page_or_fragment
 from app.core.request_actor import current_actor
+from app.core.security import DB_INT_MAX
 from app.records import fhir, queries, services
 
 SEARCH_TERM_MAX = 80
+
+
+def entry_id_arg(name: str) -> int | None:
+    """An entry id from the query string: None when absent; a 404 for one no INTEGER column holds."""
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) <= DB_INT_MAX):
+        abort(404)
+    return int(value)
 
 
 def patient_search_page(page: str, *, chart_endpoint: str):

@@ -29,9 +29,9 @@ from app.records.forms import (
     visit_choices,
 )
 from app.records.models import EntryKind, EntryStatus
-from app.records.trends import vitals_trends
+from app.records.trends import SERIES_LIMIT, vitals_trends
 from app.records.views import _documents
-from app.records.views._common import fhir_download, patient_search_page
+from app.records.views._common import entry_id_arg, fhir_download, patient_search_page
 
 bp = Blueprint("records", __name__, url_prefix="/patients")
 
@@ -59,14 +59,11 @@ def patients():
     return patient_search_page("records/doctor/patients.html", chart_endpoint="doctor.records.chart")
 
 
-def _chart_page(patient, *, forms=None, status: int = 200, open_kind: str | None = None):
-    chart = services.chart_read(actor=current_actor(), patient_id=patient.id)
-    forms = forms or {}
-    all_forms = {kind: forms.get(kind) or ENTRY_FORMS[kind](formdata=None) for kind in ENTRY_FORMS}
-    visit_choices(all_forms[EntryKind.NOTE], services.note_visits(actor=current_actor(), patient_id=patient.id))
-    return render_form("records/doctor/chart.html", patient=patient, chart=chart, forms=all_forms,
-                       open_kind=open_kind, status=status, grant=chart.access.grant,
-                       vital_trends=vitals_trends(chart[EntryKind.VITALS]))
+def _chart_page(patient):
+    """The chart's summary (services.chart_summary_read): the latest of each kind, the rest on demand."""
+    chart = services.chart_summary_read(actor=current_actor(), patient_id=patient.id)
+    return render_form("records/doctor/chart.html", patient=patient, chart=chart, grant=chart.access.grant,
+                       vital_trends=vitals_trends(chart.trend_readings), trend_limit=SERIES_LIMIT)
 
 
 def _emergency_page(patient, form, *, status: int = 200):
@@ -111,7 +108,41 @@ def entry_add(patient_id: int, kind: str):
             services.entry_add(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
                                content=form_content(form))
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
-    return _chart_page(patient, forms={entry_kind: form}, status=422, open_kind=entry_kind.value)
+    return _entry_form_page(patient, entry_kind, form, status=422)
+
+
+def _entry_form_page(patient, kind: EntryKind, form, *, status: int = 200):
+    visit_choices(form, services.note_visits(actor=current_actor(), patient_id=patient.id))  # a note's visit
+    return render_page_or_fragment("records/doctor/entry_new.html", "records/doctor/_entry_form.html",
+                                   patient=patient, kind=kind, form=form, status=status)
+
+
+@bp.route("/<int:patient_id>/entries/<kind>/new")
+def entry_new(patient_id: int, kind: str):
+    """The form to add an entry of one kind, on its own page or (htmx) into the chart's card: the
+    chart page carries no forms until one is asked for. Shows no clinical content, so reads nothing
+    (and audits nothing)."""
+    entry_kind = _kind(kind)
+    patient = _patient(patient_id)
+    if not access.decide(actor=current_actor(), patient_id=patient_id, part=access.ChartPart.of(entry_kind),
+                         write=True).allowed:
+        abort(403)  # as its POST would be (that one is audited: it would have written)
+    return _entry_form_page(patient, entry_kind, ENTRY_FORMS[entry_kind](formdata=None))
+
+
+@bp.route("/<int:patient_id>/chart/<kind>")
+def chart_entries(patient_id: int, kind: str):
+    """One kind's entries, a page at a time ("show older"): the page, or with htmx the next entries
+    alone, to append in place of the link that asked for them."""
+    entry_kind = _kind(kind)
+    patient = _patient(patient_id)
+    try:  # refused by the gate: audited, and its 403 page
+        page = services.chart_entries_read(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
+                                           after=entry_id_arg("after"))
+    except NotFound:
+        abort(404)
+    return render_page_or_fragment("records/doctor/entries.html", "records/_entry_items.html", patient=patient,
+                                   kind=entry_kind, entries=page.entries, older=page.older, editable=True)
 
 
 @bp.route("/<int:patient_id>/entries/<int:entry_id>/status", methods=["POST"])

@@ -5,14 +5,16 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from app.audit.queries import chart_accesses
+from app.core.errors import NotFound
+from app.core.htmx import render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.uploads import accepts_upload
 from app.records import documents, services
 from app.records.audit_names import audit_lines
 from app.records.models import EntryKind
-from app.records.trends import vitals_trends
+from app.records.trends import SERIES_LIMIT, vitals_trends
 from app.records.views import _documents
-from app.records.views._common import fhir_download
+from app.records.views._common import entry_id_arg, fhir_download
 
 bp = Blueprint("records", __name__, url_prefix="/record")
 
@@ -22,9 +24,30 @@ MAX_PAGE = 10_000
 @bp.route("/")
 def my_record():
     patient = services.patient_for_user(current_user.id)
-    chart = services.chart_read(actor=current_actor(), patient_id=patient.id) if patient else None
+    chart = services.chart_summary_read(actor=current_actor(), patient_id=patient.id) if patient else None
     return render_template("records/patient/record.html", patient=patient, chart=chart,
-                           vital_trends=vitals_trends(chart[EntryKind.VITALS]) if chart else [])
+                           vital_trends=vitals_trends(chart.trend_readings) if chart else [],
+                           trend_limit=SERIES_LIMIT)
+
+
+@bp.route("/entries/<kind>")
+def entries(kind: str):
+    """One kind of entry in the patient's record, a page at a time ("show older"): the page, or with
+    htmx the next entries alone."""
+    patient = services.patient_for_user(current_user.id)
+    try:
+        entry_kind = EntryKind(kind)
+    except ValueError:
+        abort(404)
+    if patient is None:
+        abort(404)
+    try:
+        page = services.chart_entries_read(actor=current_actor(), patient_id=patient.id, kind=entry_kind,
+                                           after=entry_id_arg("after"))
+    except NotFound:
+        abort(404)
+    return render_page_or_fragment("records/patient/entries.html", "records/_entry_items.html", patient=patient,
+                                   kind=entry_kind, entries=page.entries, older=page.older, editable=False)
 
 
 @bp.route("/export.fhir.json")

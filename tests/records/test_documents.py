@@ -264,3 +264,20 @@ def test_a_document_entered_in_error_stays_listed_struck_through(app, clinic):
     chart = doctor.get(f"/doctor/patients/{patient.id}").get_data(as_text=True)
     card = chart[chart.index('id="documents"'):]
     assert re.search(r"<del><a [^>]*>" + re.escape(TITLE), card) and "Wrong patient&#39;s letter." in card
+
+
+def test_many_documents_show_the_latest_and_the_rest_on_demand_with_their_links(app, clinic):
+    for number in range(7):
+        assert upload(clinic["doctor"], doctor_upload_url(clinic["patient"]), PDF, "r.pdf", "application/pdf",
+                      title=f"Report {number}").status_code == 303
+    chart = clinic["doctor"].get(f"/doctor/patients/{clinic['patient'].id}").get_data(as_text=True)
+    card = chart[chart.index('id="documents"'):]
+    assert "Report 6" in card and "Report 2" in card and "Report 1" not in card
+    older = re.search(r'id="older-document"><a class="btn btn-quiet" href="([^"]+)"', card).group(1)
+    rest = clinic["doctor"].get(older.replace("&amp;", "&"), headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Report 1" in rest and "Report 0" in rest
+    assert re.search(rf'href="/doctor/patients/{clinic["patient"].id}/documents/\d+/view">Report 0', rest)
+    own = clinic["as_patient"].get("/patient/record/").get_data(as_text=True)
+    older = re.search(r'id="older-document"><a class="btn btn-quiet" href="([^"]+)"', own).group(1)
+    rest = clinic["as_patient"].get(older.replace("&amp;", "&")).get_data(as_text=True)
+    assert re.search(r'href="/patient/record/documents/\d+/view">Report 0', rest)

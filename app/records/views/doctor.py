@@ -134,7 +134,10 @@ def entry_new(patient_id: int, kind: str):
 def chart_entries(patient_id: int, kind: str):
     """One kind's entries, a page at a time ("show older"): the page, or with htmx the next entries
     alone, to append in place of the link that asked for them."""
-    entry_kind = _kind(kind)
+    try:
+        entry_kind = EntryKind(kind)  # every kind, documents too, is read a page at a time
+    except ValueError:
+        abort(404)
     patient = _patient(patient_id)
     try:  # refused by the gate: audited, and its 403 page
         page = services.chart_entries_read(actor=current_actor(), patient_id=patient_id, kind=entry_kind,

@@ -18,7 +18,7 @@ from flask_login import current_user
 from app.consultations import services
 from app.consultations.access import Member
 from app.consultations.forms import ChatForm
-from app.consultations.views.room_socket import room_socket_run
+from app.consultations.room_socket import room_socket_run
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form

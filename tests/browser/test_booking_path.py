@@ -36,8 +36,9 @@ def clinic(app, live_server, make_user, make_patient):
     from app.scheduling.availability import HoursInput, weekly_hours_set
 
     zone = ZoneInfo(live_server.app.config["CLINIC_TIMEZONE"])
-    if dt.datetime.now(zone).time() >= dt.time(23, 10):
-        # Too late for a slot today: run the day at noon (the clean_state fixture unfreezes it).
+    if dt.datetime.now(zone).time() >= dt.time(22, 0):
+        # Late in the day, the last slots may be inside the booking notice: run the day at noon (the
+        # clean_state fixture unfreezes it).
         clock.freeze(dt.datetime.combine(dt.datetime.now(zone).date(), dt.time(12, 0), tzinfo=zone))
     doctor = make_user(Role.DOCTOR, full_name="Dr. Wanjiru Nyambura-Kamau")
     desk = make_user(Role.RECEPTION, full_name="Achieng Odhiambo")

@@ -16,8 +16,8 @@ from app.consultations import ice, services, signals
 from app.consultations.access import Member
 from app.consultations.channels import room_channel
 from app.consultations.models import ChatMessage
+from app.core.actor import Actor
 from app.core.errors import DomainError
-from app.core.request_actor import current_actor
 from app.extensions import db, hub
 from app.realtime.guard import POLICY_VIOLATION, ClientMessage, GuardedSocket
 from app.scheduling.clinic_time import to_local
@@ -30,23 +30,23 @@ def message_json(message: ChatMessage, *, reader_id: int) -> dict:
             "at": to_local(message.sent_at).strftime("%H:%M")}
 
 
-def room_socket_run(socket: GuardedSocket, *, token: str, after: int) -> None:
-    """Serve `socket` for its member of the room behind `token` (closed at once if they may not be there)."""
+def room_socket_run(socket: GuardedSocket, *, actor: Actor, token: str, after: int) -> None:
+    """Serve `socket` for `actor`, a member of the room behind `token` (closed at once if they may not be there)."""
     try:
-        room = services.room_enter_open(actor=current_actor(), token=token)
+        room = services.room_enter_open(actor=actor, token=token)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         socket.close(POLICY_VIOLATION, "not allowed")
         return
-    RoomSocket(socket, room, after=after).run()
+    RoomSocket(socket, room, actor=actor, after=after).run()
 
 
 class RoomSocket:
     """One member's connection to the room: relays signals while the call is on, carries the chat."""
 
-    def __init__(self, socket: GuardedSocket, room: services.Room, *, after: int) -> None:
-        self.socket, self.actor = socket, current_actor()
+    def __init__(self, socket: GuardedSocket, room: services.Room, *, actor: Actor, after: int) -> None:
+        self.socket, self.actor = socket, actor
         self.consultation_id, self.member = room.consultation.id, room.member
         self.channel = room_channel(self.consultation_id)
         self.me = secrets.token_hex(6)   # tells this socket's own signals from the peer's

@@ -172,6 +172,7 @@
     var config = { iceServers: (hello && hello.ice) || [] };
     if (hello && hello.policy === "relay") { config.iceTransportPolicy = "relay"; }
     var peer = pc = new RTCPeerConnection(config);
+    lastTotals = null;  // the quality deltas start again with this connection
     makingOffer = ignoreOffer = settingAnswer = false;
     var tracks = localStream ? localStream.getTracks() : [];
     tracks.forEach(function (track) { peer.addTrack(track, localStream); });

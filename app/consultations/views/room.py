@@ -104,4 +104,4 @@ ROOM_MESSAGE_BURST = 30  # under the PENDING_MESSAGES (32) a handler may have wa
 @signed_in
 def socket(sock: GuardedSocket, token: str) -> None:
     after = request.args.get("after", "0")
-    room_socket_run(sock, token=token, after=int(after) if _SEQ.fullmatch(after) else 0)
+    room_socket_run(sock, actor=current_actor(), token=token, after=int(after) if _SEQ.fullmatch(after) else 0)

@@ -87,22 +87,30 @@ class Member:
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.ws = None
 
-    async def open(self, limit: asyncio.Semaphore) -> None:
+    async def sign_in(self, limit: asyncio.Semaphore) -> None:
         async with limit:
             await sign_in(self.session, self.base, self.email)
+
+    async def open(self, limit: asyncio.Semaphore) -> None:
+        async with limit:
             self.ws = await self.session.ws_connect(self.base.replace("http", "ws", 1) + f"/ws/room/{self.token}",
                                                     origin=self.base, heartbeat=None)
 
-    async def listen(self, arrived: dict) -> None:
+    async def listen(self, arrived: dict, closes: dict) -> None:
         async for message in self.ws:
             if message.type != aiohttp.WSMsgType.TEXT:
                 break
             event = json.loads(message.data)
+            if event.get("type") in ("chat-refused", "error"):
+                key = f"{event['type']}: {event.get('message')}"
+                closes[key] = closes.get(key, 0) + 1
             if event.get("type") == "chat":
                 now = time.perf_counter()
                 for m in event["messages"]:
                     if not m["mine"]:
                         arrived.setdefault(m["id"], now)
+        key = f"{self.ws.close_code} {self.ws.exception() or ''}".strip()
+        closes[key] = closes.get(key, 0) + 1
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -115,9 +123,12 @@ async def bench(visits, bases, rate: float, seconds: float) -> tuple[Recorder, i
     doctors = [Member(bases[1], doctor, token) for token, _, doctor in visits]
     members = patients + doctors
     limit = asyncio.Semaphore(8)
+    # Everyone signs in first (each sign-in hashes a password: seconds of CPU in all), then the sockets open.
+    await asyncio.gather(*(m.sign_in(limit) for m in members))
     await asyncio.gather(*(m.open(limit) for m in members))
     arrived: dict[str, float] = {}
-    listeners = [asyncio.create_task(m.listen(arrived)) for m in members]
+    closes: dict[str, int] = {}  # refusals, and why sockets closed during the run (none should)
+    listeners = [asyncio.create_task(m.listen(arrived, closes)) for m in members]
     scheduled: dict[str, float] = {}
     t0 = time.perf_counter() + 0.5
     total = int(rate * seconds)
@@ -130,7 +141,10 @@ async def bench(visits, bases, rate: float, seconds: float) -> tuple[Recorder, i
         sender = (patients if (i // len(visits)) % 2 == 0 else doctors)[room]
         client_id = f"bench-{i}"
         scheduled[client_id] = at
-        await sender.ws.send_str(json.dumps({"type": "chat", "id": client_id, "text": f"message {i}"}))
+        try:
+            await sender.ws.send_str(json.dumps({"type": "chat", "id": client_id, "text": f"message {i}"}))
+        except aiohttp.ClientConnectionResetError:
+            pass  # counted as lost
     deadline = time.perf_counter() + 15
     while len(arrived) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.1)
@@ -142,6 +156,8 @@ async def bench(visits, bases, rate: float, seconds: float) -> tuple[Recorder, i
     for task in listeners:
         task.cancel()
     await asyncio.gather(*(m.close() for m in members), return_exceptions=True)
+    if closes:
+        print("refused or closed during the run:", closes)
     return record, total - len(record.latencies), open_sockets
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -56,3 +56,25 @@ class ChatMessage(Base):
         UniqueConstraint("consultation_id", "client_id", name="uq_consultation_messages_client_id"),
         Index("ix_consultation_messages_sender", "sender_id"),
     )
+
+
+QUALITY_SAMPLES_MAX = 2000  # per consultation: a sample every 4 s from each side is 900 in an hour
+
+
+class CallQualitySample(Base):
+    """What one member's browser measured of the call (the quality ladder's input and its step then).
+    Network figures, not clinical data: kept for the administrator's call-quality statistics."""
+    __tablename__ = "call_quality_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
+    member: Mapped[str] = mapped_column(String(8))        # patient / doctor
+    measured_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rtt_ms: Mapped[int | None] = mapped_column(Integer)
+    loss_pct: Mapped[float | None] = mapped_column(Float)
+    bitrate_kbps: Mapped[int | None] = mapped_column(Integer)  # available outgoing
+    fps: Mapped[float | None] = mapped_column(Float)           # frames decoded per second, received
+    level: Mapped[int] = mapped_column(Integer)                # the ladder's step: 0 best .. 3 audio only
+    audio_only: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_call_quality_samples_consultation", "consultation_id", "measured_at"),)

@@ -7,6 +7,7 @@ it, events published after it) or rolled back, with no database connection held 
 from __future__ import annotations
 
 import secrets
+import time
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -15,11 +16,13 @@ from app.consultations import ice, services, signals
 from app.consultations.access import Member
 from app.consultations.channels import room_channel
 from app.consultations.models import ChatMessage
+from app.core.actor import Actor
 from app.core.errors import DomainError
-from app.core.request_actor import current_actor
 from app.extensions import db, hub
 from app.realtime.guard import POLICY_VIOLATION, ClientMessage, GuardedSocket
 from app.scheduling.clinic_time import to_local
+
+QUALITY_EVERY_SECONDS = 2  # the page measures every 4 s; faster than this is not kept
 
 
 def message_json(message: ChatMessage, *, reader_id: int) -> dict:
@@ -27,28 +30,30 @@ def message_json(message: ChatMessage, *, reader_id: int) -> dict:
             "at": to_local(message.sent_at).strftime("%H:%M")}
 
 
-def room_socket_run(socket: GuardedSocket, *, token: str, after: int) -> None:
-    """Serve `socket` for its member of the room behind `token` (closed at once if they may not be there)."""
+def room_socket_run(socket: GuardedSocket, *, actor: Actor, token: str, after: int) -> None:
+    """Serve `socket` for `actor`, a member of the room behind `token` (closed at once if they may not be there)."""
     try:
-        room = services.room_enter_open(actor=current_actor(), token=token)
+        room = services.room_enter_open(actor=actor, token=token)
         db.session.commit()
     except DomainError:
         db.session.rollback()
         socket.close(POLICY_VIOLATION, "not allowed")
         return
-    RoomSocket(socket, room, after=after).run()
+    RoomSocket(socket, room, actor=actor, after=after).run()
 
 
 class RoomSocket:
     """One member's connection to the room: relays signals while the call is on, carries the chat."""
 
-    def __init__(self, socket: GuardedSocket, room: services.Room, *, after: int) -> None:
-        self.socket, self.actor = socket, current_actor()
+    def __init__(self, socket: GuardedSocket, room: services.Room, *, actor: Actor, after: int) -> None:
+        self.socket, self.actor = socket, actor
         self.consultation_id, self.member = room.consultation.id, room.member
         self.channel = room_channel(self.consultation_id)
         self.me = secrets.token_hex(6)   # tells this socket's own signals from the peer's
         self.cursor = after               # the last chat seq this page has
         self.admitted = room.consultation.admitted_at is not None
+        self.quality_at = float("-inf")   # when this socket's last quality sample was kept
+        self.quality_step = (0, False)    # the ladder step last told to the other member
 
     def run(self) -> None:
         with hub.subscribe({self.channel}, inbox=self.socket.inbox):
@@ -108,6 +113,9 @@ class RoomSocket:
         if kind == "signal":
             if event.get("from") != self.me and self.admitted:
                 self.socket.send({"type": "signal", "data": event.get("data")})
+        elif kind == "quality":
+            if event.get("from") != self.me and self.admitted:
+                self.socket.send({"type": "peer-quality", "level": event.get("level"), "audioOnly": event.get("audioOnly")})
         elif kind == "chat":
             if int(event.get("seq", 0)) > self.cursor:
                 self._send_chat()
@@ -134,10 +142,30 @@ class RoomSocket:
                                                        client_id=client_id, body=text))
             except DomainError as error:
                 self.socket.send({"type": "chat-refused", "id": client_id[:40], "message": error.message})
+        elif kind == "quality":
+            self._quality(message.get("data"))
         elif kind == "admit" and self.member == Member.DOCTOR:
             self._in_db(lambda: services.patient_admit(actor=self.actor, consultation_id=self.consultation_id))
         else:
             self._refuse(_("That message was not understood."))
+
+    def _quality(self, data) -> None:
+        """A quality sample: kept with the call (one per QUALITY_EVERY_SECONDS per socket, the rest
+        dropped); a new ladder step is passed to the other member for their indicator."""
+        sample = signals.quality_clean(data)
+        if sample is None:
+            return self._refuse(_("That quality report was not understood."))
+        if not self.admitted:
+            return None
+        step = (sample["level"], sample["audioOnly"])
+        if step != self.quality_step:  # a change of step reaches the other side at once, however fast
+            self.quality_step = step
+            hub.publish(self.channel, {"type": "quality", "from": self.me, "level": step[0], "audioOnly": step[1]})
+        now = time.monotonic()
+        if now - self.quality_at >= QUALITY_EVERY_SECONDS:
+            self.quality_at = now
+            self._in_db(lambda: services.quality_record(actor=self.actor, consultation_id=self.consultation_id,
+                                                        sample=sample))
 
     def _refuse(self, text: str) -> None:
         self.socket.send({"type": "error", "message": text})

@@ -11,14 +11,21 @@ import dataclasses
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import audit_access
 from app.consultations import access
 from app.consultations.access import Member
 from app.consultations.channels import room_channel
-from app.consultations.models import CLIENT_ID_MAX, MESSAGE_MAX, ChatMessage, Consultation
+from app.consultations.models import (
+    CLIENT_ID_MAX,
+    MESSAGE_MAX,
+    QUALITY_SAMPLES_MAX,
+    CallQualitySample,
+    ChatMessage,
+    Consultation,
+)
 from app.core.actor import Actor
 from app.core.clock import clock
 from app.core.db import on_commit
@@ -205,3 +212,22 @@ def chat_read(*, actor: Actor, consultation_id: int, after_seq: int = 0) -> list
         audit_access(actor=actor, patient_id=consultation.appointment.patient_id, action="chat.read",
                      target=f"consultation:{consultation.id}", reason=access.PURPOSE)
     return messages
+
+
+# -- call quality --------------------------------------------------------------------------------------
+
+def quality_record(*, actor: Actor, consultation_id: int, sample: dict) -> bool:
+    """Keep one member's quality sample (already checked by signals.quality_clean) with the call.
+    False, and nothing kept, once the consultation has QUALITY_SAMPLES_MAX of them."""
+    consultation, member = consultation_for(actor, consultation_id)
+    kept = db.session.execute(select(func.count()).select_from(CallQualitySample)
+                              .where(CallQualitySample.consultation_id == consultation.id)).scalar_one()
+    if kept >= QUALITY_SAMPLES_MAX:
+        return False
+    db.session.add(CallQualitySample(
+        consultation_id=consultation.id, member=member.value, measured_at=clock.now(),
+        rtt_ms=None if sample["rtt"] is None else round(sample["rtt"]), loss_pct=sample["loss"],
+        bitrate_kbps=None if sample["bitrate"] is None else round(sample["bitrate"]), fps=sample["fps"],
+        level=sample["level"], audio_only=sample["audioOnly"]))
+    db.session.flush()
+    return True

@@ -7,6 +7,7 @@ an error message on the socket, which stays open.
 from __future__ import annotations
 
 import json
+import math
 
 SDP_MAX = 16_000        # a 1:1 audio+video offer is 3–6 KB
 CANDIDATE_MAX = 1_000   # one ICE candidate line is about 100–200 bytes
@@ -61,3 +62,29 @@ def signal_clean(data) -> dict | None:
         return {"candidate": {"candidate": candidate["candidate"], "sdpMid": mid, "sdpMLineIndex": index,
                               "usernameFragment": candidate.get("usernameFragment")}}
     return None
+
+
+# A quality sample: each figure a finite number in its range, or null when the browser cannot tell.
+QUALITY_RANGES = {"rtt": (0, 60_000), "loss": (0, 100), "bitrate": (0, 100_000), "fps": (0, 120)}
+QUALITY_LEVELS = range(0, 4)  # 0: the starting picture .. 3: audio only
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def quality_clean(data) -> dict | None:
+    """A quality sample to keep ({rtt, loss, bitrate, fps, level, audioOnly}), or None when it is not one."""
+    if not isinstance(data, dict):
+        return None
+    sample = {}
+    for name, (low, high) in QUALITY_RANGES.items():
+        value = data.get(name)
+        if value is not None and not (_number(value) and low <= value <= high):
+            return None
+        sample[name] = value
+    level, audio_only = data.get("level"), data.get("audioOnly", False)
+    if not (_number(level) and int(level) == level and level in QUALITY_LEVELS) or not isinstance(audio_only, bool):
+        return None
+    sample["level"], sample["audioOnly"] = int(level), audio_only
+    return sample

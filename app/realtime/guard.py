@@ -209,10 +209,13 @@ class GuardedSocket:
             return None
 
 
-def socket_route(path: str, *, bp, takes_messages: bool = False) -> Callable:
+def socket_route(path: str, *, bp, takes_messages: bool = False, messages_per_second: float | None = None,
+                 message_burst: int | None = None) -> Callable:
     """Register `handler(socket: GuardedSocket, **url_args)` as the websocket at `path` on `bp`.
     Declare its access policy under this decorator (`@signed_in`, `@roles(...)`): the handshake
-    of anyone it does not admit is refused before the upgrade. A socket is always someone's."""
+    of anyone it does not admit is refused before the upgrade. A socket is always someone's.
+    `messages_per_second` / `message_burst` replace the house rate for this socket only (a socket
+    whose protocol sends bursts, as WebRTC signalling does); a flood is still closed."""
 
     def decorate(handler: Callable) -> Callable:
         @functools.wraps(handler)
@@ -220,6 +223,9 @@ def socket_route(path: str, *, bp, takes_messages: bool = False) -> Callable:
             if not current_user.is_authenticated:
                 return Response("Sign in first.\n", status=403, mimetype="text/plain")
             limits = SocketLimits.from_config(current_app.config)
+            if messages_per_second is not None or message_burst is not None:
+                limits = dataclasses.replace(limits, messages_per_second=messages_per_second or limits.messages_per_second,
+                                             message_burst=message_burst or limits.message_burst)
             slot = socket_slots.acquire(str(current_user.id), limit=limits.sockets_per_user, seconds=SLOT_SECONDS)
             try:
                 server = GuardedServer(request.environ, inbox=queue.Queue(maxsize=500), limits=limits,

@@ -6,6 +6,8 @@
 // from a clean state whatever happened before (a reload, a late arrival).
 // Chat: each message has this page's own id (a resend is not doubled) and the server's sequence;
 // the socket reconnects with ?after=<last seq seen> and the server replays what was missed.
+// The quality ladder (room-quality.js decides, this file measures and applies), the media toggles,
+// screen sharing and the recovery after a network change have their own sections below.
 (function () {
   "use strict";
   var root = document.getElementById("room");
@@ -13,10 +15,10 @@
   root.dataset.bound = "1";
   var t = root.dataset, doctor = t.member === "doctor";
   var VIDEO = { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15, max: 15 } };
-  var MAX_BITRATE = 250000;
-  var socket = null, retry = 1000, hello = null, state = {}, joined = false, inCall = false, over = false;
+  var socket = null, retry = 1000, dropped = false, hello = null, state = {}, joined = false, inCall = false, over = false;
   var after = parseInt(t.after, 10) || 0, pending = {};
   var localStream = null, audioContext = null, meterTimer = null, keepalive = null;
+  var reconnectTimer = null;
   var pc = null, makingOffer = false, ignoreOffer = false, settingAnswer = false;
 
   function $(id) { return document.getElementById(id); }
@@ -97,6 +99,7 @@
     socket = new WebSocket(scheme + location.host + path + "?after=" + after);
     socket.onopen = function () {
       retry = 1000;
+      if (dropped) { dropped = false; say("net-status", t.tBack); rejoinIfStuck(); }
       Object.keys(pending).forEach(function (id) { send({ type: "chat", id: id, text: pending[id] }); });
     };
     socket.onmessage = function (message) {
@@ -107,12 +110,14 @@
       else if (event.type === "chat") { event.messages.forEach(showMessage); }
       else if (event.type === "chat-refused") { refused(event); }
       else if (event.type === "signal") { onSignal(event.data || {}); }
+      else if (event.type === "peer-quality") { onPeerQuality(event); }
     };
     socket.onclose = function () {
       socket = null;
       if (over) { return; }
-      say("call-status", t.tOffline);
-      setTimeout(connect, retry);
+      dropped = true;
+      say("net-status", t.tOffline);
+      reconnectTimer = setTimeout(connect, retry / 2 + Math.random() * retry / 2);  // jitter: not all at once
       retry = Math.min(retry * 2, 30000);
     };
   }
@@ -167,6 +172,7 @@
     var config = { iceServers: (hello && hello.ice) || [] };
     if (hello && hello.policy === "relay") { config.iceTransportPolicy = "relay"; }
     var peer = pc = new RTCPeerConnection(config);
+    lastTotals = null;  // the quality deltas start again with this connection
     makingOffer = ignoreOffer = settingAnswer = false;
     var tracks = localStream ? localStream.getTracks() : [];
     tracks.forEach(function (track) { peer.addTrack(track, localStream); });
@@ -183,30 +189,19 @@
     };
     peer.onnegotiationneeded = function () {
       makingOffer = true;
+      offersMade++;
       peer.setLocalDescription()
         .then(function () { send({ type: "signal", data: { description: peer.localDescription.toJSON() } }); })
         .catch(function (e) { console.warn("offer failed", e); })
         .then(function () { makingOffer = false; });
     };
-    peer.onconnectionstatechange = function () {
-      if (peer.connectionState === "connected") { say("call-status", t.tConnected); capBitrate(peer); }
-      else if (peer.connectionState === "failed") { peer.restartIce(); }
-    };
+    peer.onconnectionstatechange = function () { onConnectionState(peer); };
+    if (screenTrack) { showOnVideoSender(screenTrack); }
     return peer;
-  }
-  function capBitrate(peer) {
-    peer.getSenders().forEach(function (sender) {
-      if (!sender.track || sender.track.kind !== "video") { return; }
-      var params = sender.getParameters();
-      if (!params.encodings || !params.encodings.length) { params.encodings = [{}]; }
-      params.encodings[0].maxBitrate = MAX_BITRATE;
-      params.encodings[0].maxFramerate = 15;
-      sender.setParameters(params).catch(function () {});
-    });
   }
   function replaceTracks() {
     pc.getSenders().forEach(function (sender) {
-      if (!sender.track) { return; }
+      if (!sender.track || sender.track === screenTrack) { return; }
       var next = localStream.getTracks().filter(function (track) { return track.kind === sender.track.kind; })[0];
       if (next) { sender.replaceTrack(next); }
     });
@@ -215,7 +210,7 @@
     if (!inCall) { return; }
     if (data.presence === "join") { newPeer(); send({ type: "signal", data: { presence: "here" } }); return; }
     if (data.presence === "here") { if (!pc) { newPeer(); } return; }
-    if (data.presence === "bye") { closePeer(); $("remote-video").srcObject = null; say("call-status", t.tCalling); return; }
+    if (data.presence === "bye") { closePeer(); $("remote-video").srcObject = null; say("call-status", t.tCalling); peerLevel = 0; showQuality(); return; }
     var peer = pc || newPeer(), polite = !!(hello && hello.polite);
     if (data.description) {
       var description = data.description;
@@ -236,6 +231,173 @@
     } else if (data.candidate) {
       peer.addIceCandidate(data.candidate).catch(function (e) { if (!ignoreOffer) { console.warn("candidate refused", e); } });
     }
+  }
+
+  // -- recovery: ICE restart after a network change ---------------------------------------------------
+  // "disconnected" often heals by itself; if it lasts DISCONNECTED_GRACE, or the network changes (a
+  // phone moving from Wi-Fi to mobile data), new candidates are gathered on the same peer connection.
+  var DISCONNECTED_GRACE = 3000, disconnectedTimer = null, offersMade = 0, iceRestarts = 0;
+  function onConnectionState(peer) {
+    var now = peer.connectionState;
+    clearTimeout(disconnectedTimer);
+    if (now === "connected") { say("call-status", t.tConnected); applyLevel(); startQuality(); }
+    else if (now === "failed") { restartIce(); }
+    else if (now === "disconnected") {
+      disconnectedTimer = setTimeout(function () { if (pc === peer && peer.connectionState === "disconnected") { restartIce(); } },
+        DISCONNECTED_GRACE);
+    }
+  }
+  function restartIce() {
+    if (!pc || pc.connectionState === "closed") { return; }
+    iceRestarts++;
+    pc.restartIce();  // negotiationneeded follows: an offer with new ICE credentials
+  }
+  function rejoinIfStuck() {
+    // The socket came back: an offer or answer sent while it was down was lost. Begin again if the
+    // media is not flowing or a negotiation was left half done.
+    if (inCall && (!pc || pc.connectionState !== "connected" || pc.signalingState !== "stable")) {
+      newPeer();
+      send({ type: "signal", data: { presence: "join" } });
+    }
+  }
+  function networkChanged() {
+    if (!socket && !over && reconnectTimer) { clearTimeout(reconnectTimer); retry = 1000; connect(); }
+    if (pc && pc.connectionState !== "new") { restartIce(); }
+  }
+  window.addEventListener("offline", function () { say("net-status", t.tOffline); });
+  window.addEventListener("online", networkChanged);
+  if (navigator.connection && navigator.connection.addEventListener) { navigator.connection.addEventListener("change", networkChanged); }
+
+  // -- the quality ladder -------------------------------------------------------------------------------
+  var Q = window.RoomQuality, QUALITY_EVERY = 4000;
+  var ladder = Q.start(), lastTotals = null, qualityTimer = null, manualAudioOnly = false, peerLevel = 0, peerAudioOnly = false;
+  function level() { return manualAudioOnly ? Q.AUDIO_ONLY : ladder.level; }
+  function startQuality() {
+    if (!qualityTimer) { qualityTimer = setInterval(measureQuality, QUALITY_EVERY); }
+  }
+  function measureQuality() {
+    if (!pc || pc.connectionState !== "connected") { return; }
+    pc.getStats().then(function (report) {
+      var stats = [];
+      report.forEach(function (s) { stats.push(s); });
+      var measured = Q.measure(stats, lastTotals);
+      lastTotals = measured.totals;
+      onSample(measured.sample);
+    }).catch(function () {});
+  }
+  function clamp(value, high, digits) {
+    if (typeof value !== "number" || !isFinite(value)) { return null; }
+    var factor = Math.pow(10, digits);
+    return Math.round(Math.min(high, Math.max(0, value)) * factor) / factor;
+  }
+  function onSample(sample) {
+    var before = level();
+    ladder = Q.step(ladder, sample);
+    if (level() !== before) { applyLevel(); }
+    showQuality();
+    send({ type: "quality", data: { rtt: clamp(sample.rtt, 60000, 0), loss: clamp(sample.loss, 100, 1),
+      bitrate: clamp(sample.bitrate, 100000, 0), fps: clamp(sample.fps, 120, 1), level: level(), audioOnly: level() === Q.AUDIO_ONLY } });
+  }
+  function videoSender() {
+    return pc && pc.getSenders().filter(function (sender) { return sender.track && sender.track.kind === "video"; })[0];
+  }
+  function applyLevel() {
+    var sender = videoSender(), spec = Q.LEVELS[level()];
+    if (sender) {
+      var params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) { params.encodings = [{}]; }
+      var encoding = params.encodings[0];
+      encoding.active = !spec.audioOnly;  // audio only: the video sender pauses, the microphone goes on
+      if (!spec.audioOnly) {
+        encoding.scaleResolutionDownBy = spec.scale;
+        encoding.maxFramerate = spec.fps;
+        encoding.maxBitrate = spec.kbps * 1000;
+      }
+      sender.setParameters(params).catch(function (e) { console.warn("quality step not applied", e); });
+    }
+    pressed("toggle-audio-only", manualAudioOnly);  // the ladder's own audio only is not a choice to undo
+    showQuality();
+  }
+  function onPeerQuality(event) {
+    peerLevel = typeof event.level === "number" ? event.level : 0;
+    peerAudioOnly = !!event.audioOnly;
+    showQuality();
+  }
+  function showQuality() {
+    var mine = level(), worst = Math.max(mine, peerLevel), sentence = "";
+    if (manualAudioOnly) { sentence = t.tAudioOnlyChosen; }
+    else if (mine === Q.AUDIO_ONLY) { sentence = t.tWeakAudioOnly; }
+    else if (peerAudioOnly) { sentence = t.tPeerAudioOnly; }
+    else if (worst > 0) { sentence = t.tWeak; }
+    var signal = $("signal");
+    if (signal) {
+      signal.dataset.level = String(worst);
+      signal.title = worst === 0 ? t.tSignalGood : (worst === Q.AUDIO_ONLY ? t.tSignalBad : t.tSignalFair);
+      signal.setAttribute("aria-label", signal.title);
+    }
+    say("quality-status", sentence);
+  }
+
+  // -- the media toggles ----------------------------------------------------------------------------------
+  function pressed(id, on) {
+    var button = $(id);
+    if (!button) { return; }
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? button.dataset.on : button.dataset.off;
+  }
+  function toggleTrack(kind, id) {
+    var tracks = localStream ? (kind === "audio" ? localStream.getAudioTracks() : localStream.getVideoTracks()) : [];
+    if (!tracks.length) { return; }
+    var off = tracks[0].enabled;
+    tracks.forEach(function (track) { track.enabled = !off; });
+    pressed(id, off);
+  }
+  function bindToggles() {
+    $("toggle-microphone").addEventListener("click", function () { toggleTrack("audio", "toggle-microphone"); });
+    $("toggle-camera").addEventListener("click", function () { toggleTrack("video", "toggle-camera"); });
+    $("toggle-audio-only").addEventListener("click", function () {
+      manualAudioOnly = !manualAudioOnly;
+      applyLevel();
+      measureQuality();  // tells the other side now, not at the next sample
+    });
+    var share = $("toggle-share");
+    if (share) {
+      share.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia);
+      share.addEventListener("click", function () { if (screenTrack) { stopSharing(); } else { shareScreen(); } });
+    }
+  }
+
+  // -- screen sharing (the doctor) ---------------------------------------------------------------------
+  // The screen replaces the camera on the same video sender (replaceTrack): no new offer, the other
+  // side's video element simply shows the screen. Sharing stops from our button or the browser's own
+  // "stop sharing" (the track's ended event); the camera comes back the same way.
+  var screenTrack = null;
+  function showOnVideoSender(track) {
+    var sender = pc && pc.getTransceivers().filter(function (tr) {
+      return tr.receiver.track && tr.receiver.track.kind === "video" && tr.sender;
+    })[0];
+    return sender ? sender.sender.replaceTrack(track) : Promise.resolve();
+  }
+  function shareScreen() {
+    navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 5, max: 15 } }, audio: false })
+      .then(function (stream) {
+        screenTrack = stream.getVideoTracks()[0];
+        screenTrack.contentHint = "detail";  // text stays sharp; the frame rate gives way first
+        screenTrack.addEventListener("ended", stopSharing);
+        $("self-small").srcObject = stream;
+        pressed("toggle-share", true);
+        return showOnVideoSender(screenTrack);
+      })
+      .catch(function (e) { if (screenTrack) { stopSharing(); } console.warn("screen sharing not started", e); });
+  }
+  function stopSharing() {
+    var track = screenTrack;
+    screenTrack = null;
+    if (track) { track.removeEventListener("ended", stopSharing); track.stop(); }
+    var camera = localStream && localStream.getVideoTracks()[0];
+    showOnVideoSender(camera || null);
+    $("self-small").srcObject = localStream;
+    pressed("toggle-share", false);
   }
 
   // -- the chat ------------------------------------------------------------------------------------------
@@ -295,7 +457,15 @@
       if (send({ type: "admit" })) { e.preventDefault(); if (!joined) { join(); } }
     });
   }
-  window.__roomPeer = function () { return pc; };  // for the tests' getStats and a curious support person
+  bindToggles();
+  // For the tests (and a curious support person): the peer connection, the ladder fed by hand, the
+  // offers made and ICE restarts done, the socket dropped as a network would.
+  window.__roomPeer = function () { return pc; };
+  window.__roomQuality = {
+    feed: function (sample) { clearInterval(qualityTimer); qualityTimer = -1; onSample(sample); return window.__roomQuality.state(); },
+    state: function () { return { level: level(), ladder: ladder.level, peer: peerLevel, offers: offersMade, iceRestarts: iceRestarts }; }
+  };
+  window.__roomSocketDrop = function () { if (socket) { socket.close(); } };
   window.addEventListener("pagehide", function () { send({ type: "signal", data: { presence: "bye" } }); });
   openDevices();
   if (doctor) { connect(); }  // the doctor sees the waiting room live from the start

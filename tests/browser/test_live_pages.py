@@ -43,8 +43,8 @@ def test_a_live_home_page_fetches_its_list_once_when_nothing_changed(new_page, l
 def test_a_change_between_the_render_and_the_socket_is_still_fetched(new_page, live_server, booked, app):
     """The page is rendered showing "Booked"; the patient is checked in before its socket connects
     (so the socket never sees the event): the hello says the doctor's channel is stale."""
-    from app.extensions import db
     from app.core.actor import Actor
+    from app.extensions import db
     from app.scheduling import services
 
     c = booked

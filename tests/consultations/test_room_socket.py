@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from simple_websocket import ConnectionClosed
 from simple_websocket import ConnectionError as HandshakeFailed
 
 from app.accounts.models import Role
@@ -134,5 +135,38 @@ def test_the_room_socket_end_to_end(app, two_servers, make_user, make_patient):
     patient_ws.send(json.dumps({"type": "chat", "id": "p-2", "text": "Since yesterday"}))
     assert chat_seqs(doctor_ws, 1) == [(4, "Since yesterday", False)]
     assert chat_seqs(patient_ws, 1) == [(4, "Since yesterday", True)]
-    patient_ws.close()
+
+    # Quality samples: one out of range is refused; a step down reaches the doctor's indicator at once
+    # (however soon after the last sample), and the samples are kept with the consultation.
+    patient_ws.send(json.dumps({"type": "quality", "data": {"rtt": 80, "level": 9}}))
+    assert next_of(patient_ws, "error")
+    patient_ws.send(json.dumps({"type": "quality", "data": {"rtt": 80, "loss": 0.2, "level": 0, "audioOnly": False}}))
+    patient_ws.send(json.dumps({"type": "quality", "data": {"rtt": 900, "loss": 12, "level": 3, "audioOnly": True}}))
+    assert next_of(doctor_ws, "peer-quality") == {"type": "peer-quality", "level": 3, "audioOnly": True}
+    with app.app_context():
+        from app.consultations.models import CallQualitySample
+        from app.extensions import db
+        kept = [(q.member, q.rtt_ms) for q in db.session.query(CallQualitySample)]
+    assert kept == [("patient", 80)]  # the second came within QUALITY_EVERY_SECONDS: not kept
+
+    # The room socket takes a burst of ICE candidates larger than the house burst (an ICE restart
+    # with TURN on two interfaces), and all of them reach the other side...
+    from app.consultations.views.room import ROOM_MESSAGE_BURST
+    burst = ROOM_MESSAGE_BURST - 5  # the doctor's socket has sent a few already
+    assert burst > app.config["REALTIME_MESSAGE_BURST"]
+    for n in range(burst):
+        candidate = {"candidate": f"candidate:{n} 1 udp 2122260223 10.0.0.{n} 5{n:04d} typ host", "sdpMid": "0"}
+        doctor_ws.send(json.dumps({"type": "signal", "data": {"candidate": candidate}}))
+    got = [next_of(patient_ws, "signal")["data"]["candidate"]["candidate"] for _ in range(burst)]
+    assert [c.split()[0] for c in got] == [f"candidate:{n}" for n in range(burst)]
+    # ...but a flood still closes it.
+    try:
+        for _ in range(400):
+            patient_ws.send("x")
+    except (ConnectionClosed, OSError):
+        pass
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            patient_ws.receive(timeout=10)
+    assert (int(closed.value.reason), closed.value.message) == (1008, "too many messages")
     doctor_ws.close()

@@ -15,9 +15,8 @@ from werkzeug.http import parse_accept_header
 from app.accounts.models import Role, User
 from app.core.i18n import LANGUAGE_COOKIE, browser_language
 from app.extensions import db
-from tests.conftest import PASSWORD, Browser
-from tests.scheduling.conftest import MONDAY, TUESDAY, at, notifications
-from tests.scheduling.conftest import book, doctor, freeze, set_hours  # noqa: F401 (fixtures)
+from tests.conftest import Browser
+from tests.scheduling.conftest import MONDAY, TUESDAY, at, book, doctor, freeze, notifications, set_hours  # noqa: F401 (fixtures)
 
 SW = {"Accept-Language": "sw-KE,sw;q=0.9"}
 

@@ -6,6 +6,7 @@ Full page under 30 KB gzipped with its CSS and JS; an htmx partial under 5 KB (s
 from __future__ import annotations
 
 from app.accounts.models import Role
+from tests.consultations.conftest import visit  # noqa: F401 (fixture)
 from tests.perf.page_weight import FRAGMENT_BUDGET, PAGE_BUDGET, measure_fragment, measure_page
 
 
@@ -32,3 +33,17 @@ def test_patient_search_fragment_is_under_budget(signed_in, make_patient):
     assert b"Abdallah-Nyambura-Onyango" in browser.client.get("/doctor/patients/?q=ab",
                                                               headers={"HX-Request": "true"}).get_data()
     assert fragment.gz < FRAGMENT_BUDGET, fragment
+
+
+def test_the_video_room_with_its_js_is_under_its_budget(app, visit):  # noqa: F811 (the fixture)
+    """Issue 9: the room page with its own JS (the call, the ladder, the chat) under 50 KB gzipped."""
+    from tests.conftest import Browser
+    from tests.perf.page_weight import ROOM_BUDGET
+
+    for user in (visit.patient_user, visit.doctor):
+        browser = Browser(app.test_client())
+        assert browser.login(user.email).status_code == 303
+        weight = measure_page(browser.client, f"/visit/{visit.token}")
+        scripts = {a.url.split("?")[0].rsplit("/", 1)[-1] for a in weight.assets}
+        assert {"room.js", "room-quality.js"} <= scripts, weight.assets  # the open room, not its "come back later"
+        assert weight.total_gz < ROOM_BUDGET, (weight.total_gz, weight.page, weight.assets)

@@ -92,8 +92,16 @@ def refuse_handshake_of_outsiders():
     return None  # the socket handler, in this same transaction, commits the room it opened
 
 
-@socket_route("/ws/room/<token>", bp=bp, takes_messages=True)
+# WebRTC signalling comes in bursts: an offer and a dozen ICE candidates at once (host, reflexive and
+# relayed, UDP and TCP, on each network interface), again at every ICE restart, with the chat's
+# resends after a reconnect. The house rate (5/s, bursts of 20) would close a real call's socket.
+ROOM_MESSAGES_PER_SECOND = 10
+ROOM_MESSAGE_BURST = 30  # under the PENDING_MESSAGES (32) a handler may have waiting
+
+
+@socket_route("/ws/room/<token>", bp=bp, takes_messages=True, messages_per_second=ROOM_MESSAGES_PER_SECOND,
+              message_burst=ROOM_MESSAGE_BURST)
 @signed_in
 def socket(sock: GuardedSocket, token: str) -> None:
     after = request.args.get("after", "0")
-    room_socket_run(sock, token=token, after=int(after) if _SEQ.fullmatch(after) else 0)
+    room_socket_run(sock, actor=current_actor(), token=token, after=int(after) if _SEQ.fullmatch(after) else 0)

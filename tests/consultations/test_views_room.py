@@ -31,6 +31,9 @@ def test_members_see_the_room_and_everyone_else_a_404(app, visit, signed_in, mak
     assert "Dr. Amina Odhiambo" in html and 'data-member="patient"' in html and "Join the waiting room" in html
     doctor_page = signed_in_as(app, visit.doctor).get(f"/visit/{visit.token}").get_data(as_text=True)
     assert 'data-member="doctor"' in doctor_page and "Let the patient in" in doctor_page
+    # the doctor's doors to the chart and to a prescription (new tabs: the call goes on); not the patient's
+    assert f'href="/doctor/patients/{visit.patient_id}/prescriptions/new" target="_blank"' in doctor_page
+    assert "/prescriptions/new" not in html and "Open the chart" not in html
     assert patient.get(f"/visit/{visit.token[:-1]}x").status_code == 404
     for role in (Role.DOCTOR, Role.RECEPTION, Role.ADMIN, Role.PATIENT):
         stranger, user = signed_in(role)

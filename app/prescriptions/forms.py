@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import DateWithin, choices, fits
-from app.prescriptions.models import NOTE_MAX, AdjustmentReason, Medicine, StockBatch
+from app.prescriptions.models import NOTE_MAX, AdjustmentReason, InteractionSeverity, Medicine, StockBatch
 from app.prescriptions.prescribing import ItemInput
 from app.prescriptions.services import QUANTITY_MAX, MedicineInput
 
@@ -164,3 +164,17 @@ class CodeForm(FlaskForm):
 class RefillDeclineForm(FlaskForm):
     note = StringField(_l("Why not (the patient reads this)"), filters=[_strip], validators=[
         InputRequired(_l("Say why, for the patient.")), Length(max=300, message=_l("Use at most %(max)d characters."))])
+
+
+class InteractionForm(FlaskForm):
+    class_a_id = SelectField(_l("One class"), coerce=int, validators=[InputRequired(_l("Choose a class."))])
+    class_b_id = SelectField(_l("The other class"), coerce=int, validators=[InputRequired(_l("Choose a class."))])
+    severity = SelectField(_l("Severity"), choices=choices([(s.value, s.label) for s in InteractionSeverity]),
+                           validators=[InputRequired()])
+    advice = StringField(_l("Advice for the prescriber"), filters=[_strip], validators=[
+        InputRequired(_l("Write the advice.")), Length(max=300, message=_l("Use at most %(max)d characters."))])
+
+    def with_classes(self, classes) -> "InteractionForm":
+        self.class_a_id.choices = choices([(c.id, c.name) for c in classes])
+        self.class_b_id.choices = choices([(c.id, c.name) for c in classes])
+        return self

@@ -23,6 +23,7 @@ from app.prescriptions.models import (
     NOTE_MAX,
     AdjustmentReason,
     DrugClass,
+    Interaction,
     Medicine,
     MovementKind,
     StockBatch,
@@ -278,3 +279,42 @@ def stock_take(*, actor: Actor, site_id: int, medicine_id: int, quantity: int) -
         for batch, part in taken:  # put back what this attempt took, then read the shelf again
             _change_quantity(batch.id, part)
     raise StockShort(medicine=medicine, wanted=quantity, available=0)
+
+
+ADVICE_MAX = 300
+
+
+def interaction_add(*, actor: Actor, class_a_id: int, class_b_id: int, severity: str, advice: str) -> Interaction:
+    """A clinically important pair of drug classes, with advice: the prescribing check warns on it."""
+    from app.prescriptions.models import InteractionSeverity
+
+    if class_a_id == class_b_id:
+        raise DomainError(_("Choose two different classes."), field="class_b_id")
+    if len(_classes([class_a_id, class_b_id])) != 2:
+        raise DomainError(_("Choose classes from the list."), field="class_a_id")
+    if severity not in {s.value for s in InteractionSeverity}:
+        raise DomainError(_("Choose how severe it is."), field="severity")
+    advice = (advice or "").strip()
+    if not advice or len(advice) > ADVICE_MAX:
+        raise DomainError(_("Write the advice in up to %(max)d characters.", max=ADVICE_MAX), field="advice")
+    low, high = sorted((class_a_id, class_b_id))
+    if db.session.execute(select(Interaction.id).where(Interaction.class_a_id == low,
+                                                       Interaction.class_b_id == high)).first() is not None:
+        raise DomainError(_("These two classes already have an interaction: remove it first to change it."),
+                          field="class_b_id")
+    interaction = Interaction(class_a_id=low, class_b_id=high, severity=severity, advice=advice)
+    db.session.add(interaction)
+    db.session.flush()
+    audit_access(actor=actor, patient_id=None, action="formulary.interaction.add", reason="formulary",
+                 target=f"interaction:{interaction.id}")
+    return interaction
+
+
+def interaction_remove(*, actor: Actor, interaction_id: int) -> None:
+    interaction = db.session.get(Interaction, interaction_id)
+    if interaction is None:
+        raise NotFound(_("No such interaction."))
+    db.session.delete(interaction)
+    db.session.flush()
+    audit_access(actor=actor, patient_id=None, action="formulary.interaction.remove", reason="formulary",
+                 target=f"interaction:{interaction_id}")

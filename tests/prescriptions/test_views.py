@@ -151,3 +151,26 @@ def test_the_formulary_search_finds_by_any_word_and_the_interactions_are_listed(
     interactions = browser.get("/admin/formulary/interactions").get_data(as_text=True)
     assert "Non-steroidal anti-inflammatory drugs + Coumarin anticoagulants" in interactions
     assert "Bleeding risk: avoid NSAIDs with warfarin" in interactions
+
+
+def test_an_admin_adds_an_interaction_once_and_removes_it(app, signed_in, formulary):
+    from app.prescriptions.models import DrugClass, Interaction
+
+    browser, _admin = signed_in(Role.ADMIN)
+    page = "/admin/formulary/interactions"
+    with app.app_context():
+        ids = dict(db.session.execute(select(DrugClass.code, DrugClass.id)).all())
+    data = {"class_a_id": ids["ppis"], "class_b_id": ids["azole_antifungals"], "severity": "moderate",
+            "advice": "Omeprazole lowers ketoconazole absorption."}
+    assert browser.post(page, {**data, "class_b_id": ids["ppis"]}, page=page).status_code == 422  # the same class twice
+    assert browser.post(page, data, page=page).status_code == 303
+    again = browser.post(page, data, page=page)
+    assert again.status_code == 422 and "already have an interaction" in again.get_data(as_text=True)
+    with app.app_context():
+        added = db.session.execute(select(Interaction).where(
+            Interaction.advice == "Omeprazole lowers ketoconazole absorption.")).scalar_one()
+        low, high = sorted((ids["ppis"], ids["azole_antifungals"]))
+        assert (added.class_a_id, added.class_b_id) == (low, high)
+    assert browser.post(f"{page}/{added.id}/remove", page=page).status_code == 303
+    with app.app_context():
+        assert db.session.get(Interaction, added.id) is None

@@ -10,7 +10,7 @@ from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.request_args import or_404
 from app.prescriptions import queries, services
-from app.prescriptions.forms import MedicineForm
+from app.prescriptions.forms import InteractionForm, MedicineForm
 
 bp = Blueprint("formulary", __name__, url_prefix="/formulary")
 
@@ -22,9 +22,32 @@ def medicines():
                                    q=text, medicines=queries.medicines_search(text or None, limit=None))
 
 
-@bp.route("/interactions")
+def _interactions_page(form, *, status=200):
+    return render_form("prescriptions/admin/interactions.html", interactions=queries.interactions_all(), form=form,
+                       status=status)
+
+
+@bp.route("/interactions", methods=["GET", "POST"])
 def interactions():
-    return render_form("prescriptions/admin/interactions.html", interactions=queries.interactions_all())
+    classes = queries.classes_all()
+    if request.method == "GET":
+        return _interactions_page(InteractionForm(formdata=None).with_classes(classes))
+    form = InteractionForm().with_classes(classes)
+    if form.validate_on_submit():
+        with refusal_beside(form):
+            services.interaction_add(actor=current_actor(), class_a_id=form.class_a_id.data,
+                                     class_b_id=form.class_b_id.data, severity=form.severity.data,
+                                     advice=form.advice.data)
+            flash(_("Interaction added: prescribing now warns on it."), "success")
+            return redirect(url_for("admin.formulary.interactions"), code=303)
+    return _interactions_page(form, status=422)
+
+
+@bp.route("/interactions/<int:interaction_id>/remove", methods=["POST"])
+def interaction_remove(interaction_id: int):
+    services.interaction_remove(actor=current_actor(), interaction_id=interaction_id)
+    flash(_("Interaction removed."), "success")
+    return redirect(url_for("admin.formulary.interactions"), code=303)
 
 
 def _page(form, *, medicine=None, status=200):

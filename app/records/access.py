@@ -147,8 +147,16 @@ def _care_window() -> tuple[dt.datetime, dt.datetime]:
 
 def care_relationship(*, doctor_id: int, patient_id: int) -> bool:
     """One query (scheduling's, see visits.py): an appointment together in the window, not cancelled."""
+    # A chart page asks twice (which page to show, then the gate): a care relationship found stays
+    # found for the rest of the session's work (one request), so the second asking costs nothing.
+    found = db.session.info.setdefault("care_found", set())
+    if (doctor_id, patient_id) in found:
+        return True
     since, until = _care_window()
-    return bool(visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id, since=since, until=until))
+    if visits.appointment_together(doctor_id=doctor_id, patient_id=patient_id, since=since, until=until):
+        found.add((doctor_id, patient_id))
+        return True
+    return False
 
 
 def patients_in_care(*, doctor_id: int):

@@ -53,6 +53,11 @@ def test_the_doctor_shows_older_notes_in_place_and_opens_the_add_form_in_its_car
     notes.locator("#add-note #subjective").fill("Reviewed the older notes.")
     notes.get_by_role("button", name="Save").click()
     expect(page.locator("section#note li").first).to_contain_text("Reviewed the older notes.")
+    # an entry's actions load when its "More" is opened
+    newest = page.locator("section#note li[id^=entry-]").first
+    newest.locator("summary", has_text="More").click()
+    expect(newest.get_by_role("link", name="Amend")).to_be_visible()
+    expect(newest.get_by_role("link", name="History (1)")).to_be_visible()
     assert csp_violations(console) == []
 
 

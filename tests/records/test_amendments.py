@@ -71,7 +71,11 @@ def test_amend_keeps_the_earlier_version_and_the_chart_shows_the_new_content(app
     assert amend(browser, patient, entry_id).status_code == 303
     page = browser.get(url(patient)).get_data(as_text=True)
     item = re.search(rf'<li id="entry-{entry_id}">(.*?)</li>', page, re.S).group(1)
-    assert "Amoxicillin" in item and "Penicillin" not in item and "History (2)" in item
+    assert "Amoxicillin" in item and "Penicillin" not in item
+    # its actions come when its "More" is opened: with htmx the fragment, without a page of their own
+    more = browser.get(url(patient, f"/entries/{entry_id}/actions"), headers={"HX-Request": "true"})
+    assert "<html" not in more.get_data(as_text=True) and "History (2)" in more.get_data(as_text=True)
+    assert "History (2)" in browser.get(url(patient, f"/entries/{entry_id}/actions")).get_data(as_text=True)
 
     history = browser.get(url(patient, f"/entries/{entry_id}/history")).get_data(as_text=True)
     newest, oldest = history.index("Amoxicillin"), history.index("Penicillin")
@@ -144,7 +148,9 @@ def test_entered_in_error_strikes_the_entry_through_keeps_it_visible_and_out_of_
     item = re.search(rf'<li id="entry-{entry_id}">(.*?)</li>', page, re.S).group(1)
     assert re.search(r"<del>.*Penicillin.*</del>", item, re.S)
     assert "entered in error" in item and WHY_ERROR.replace("'", "&#39;") in item
-    assert "Amend" not in item  # struck out: add a new entry instead
+    more = browser.get(url(patient, f"/entries/{entry_id}/actions"), headers={"HX-Request": "true"})
+    assert "/amend" not in more.get_data(as_text=True)  # struck out: add a new entry instead
+    assert "/history" in more.get_data(as_text=True)
     banner = re.search(r'id="patient-banner">(.*?)</section>', page, re.S).group(1)
     assert "Penicillin" not in banner  # not an allergy any more
 
@@ -178,7 +184,7 @@ def test_a_doctor_without_care_is_refused_and_nothing_changes(app, chart, signed
     for method, tail, data in [("get", "/amend", None), ("post", "/amend", {"substance": "X", "severity": "mild",
                                                                               "reason": "r"}),
                                ("get", "/entered-in-error", None), ("post", "/entered-in-error", {"reason": "r"}),
-                               ("get", "/history", None)]:
+                               ("get", "/history", None), ("get", "/actions", None)]:
         path = url(patient, f"/entries/{entry_id}{tail}")
         response = stranger.get(path) if method == "get" else stranger.post(path, data, page="/doctor/")
         assert response.status_code == 403, (method, tail)
@@ -189,7 +195,7 @@ def test_a_doctor_without_care_is_refused_and_nothing_changes(app, chart, signed
 def test_a_patient_cannot_reach_the_doctors_routes(app, chart, signed_in):
     _, _, patient, entry_id = chart
     them, _ = signed_in(Role.PATIENT)
-    for tail in ("/amend", "/entered-in-error", "/history"):
+    for tail in ("/amend", "/entered-in-error", "/history", "/actions"):
         assert them.get(url(patient, f"/entries/{entry_id}{tail}")).status_code in (403, 404)
     assert them.post(url(patient, f"/entries/{entry_id}/entered-in-error"), {"reason": "r"},
                      page="/").status_code in (403, 404)
@@ -199,14 +205,14 @@ def test_a_patient_cannot_reach_the_doctors_routes(app, chart, signed_in):
 def test_another_patients_entry_id_is_404(app, chart, make_patient):
     browser, _, patient, entry_id = chart
     other = make_patient(given_name="Baraka", family_name="Wafula")
-    for tail in ("/amend", "/entered-in-error", "/history"):
+    for tail in ("/amend", "/entered-in-error", "/history", "/actions"):
         assert browser.get(url(other, f"/entries/{entry_id}{tail}")).status_code in (403, 404)
     # the doctor's own patient, another chart's entry id: no such entry here
     with app.app_context():
         foreign = services.entry_add(actor=SET_UP, patient_id=other.id, kind=EntryKind.NOTE,
                                      content={"text": "Elsewhere."}).id
         db.session.commit()
-    for tail in ("/amend", "/entered-in-error", "/history"):
+    for tail in ("/amend", "/entered-in-error", "/history", "/actions"):
         assert browser.get(url(patient, f"/entries/{foreign}{tail}")).status_code == 404
     assert browser.post(url(patient, f"/entries/{foreign}/entered-in-error"), {"reason": "r"},
                         page=url(patient)).status_code == 404

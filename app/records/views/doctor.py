@@ -213,6 +213,16 @@ def entry_amend(patient_id: int, entry_id: int):
     return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form, status=422)
 
 
+@bp.route("/<int:patient_id>/entries/<int:entry_id>/actions")
+def entry_actions(patient_id: int, entry_id: int):
+    """An entry's actions, when its "More" is opened: a read of that entry (the gate's, audited), the
+    fragment for htmx or, without JavaScript, a page of its own."""
+    patient = _patient(patient_id)
+    entry = _entry(patient_id, entry_id)
+    return render_page_or_fragment("records/doctor/entry_actions.html", "records/doctor/_entry_actions.html",
+                                   patient=patient, entry=entry, editable=True)
+
+
 @bp.route("/<int:patient_id>/entries/<int:entry_id>/history")
 def entry_history(patient_id: int, entry_id: int):
     """Every version of an entry, newest first: the page, or its list alone for htmx."""

@@ -74,8 +74,14 @@ class RoomSocket:
                         self._from_hub(arrival)
             finally:
                 if self.member == Member.PATIENT:
-                    self._in_db(lambda: services.patient_waiting_set(actor=self.actor, consultation_id=self.consultation_id,
-                                                                     waiting=False))
+                    self._leave_waiting_room()
+
+    def _leave_waiting_room(self) -> None:
+        try:
+            self._in_db(lambda: services.patient_waiting_set(actor=self.actor, consultation_id=self.consultation_id,
+                                                             waiting=False))
+        except DomainError:
+            pass  # the visit is gone (or no longer theirs): nothing is waiting in it any more
 
     def _in_db(self, work):
         """One unit of work: commit (audit rows, events after commit) or roll back; no connection kept."""

@@ -1,9 +1,11 @@
 // The video room (consultations/room.html): a camera and microphone check, the patient's waiting
 // room, a 1:1 WebRTC call and the chat, over one websocket (/ws/room/<token>).
-// Signalling follows the "perfect negotiation" pattern: either side may offer; when both do at once
-// the polite side (the patient) rolls back and answers. A side that (re)enters the call says
-// {presence: "join"}; the other starts a fresh peer connection and answers "here", so both begin
-// from a clean state whatever happened before (a reload, a late arrival).
+// A side that (re)enters the call says {presence: "join"}; the other drops what it had and answers
+// "here", so both begin from a clean state whatever happened before (a reload, a late arrival). The
+// doctor always makes the first offer of a connection: when both made one at once (both joining
+// together), Chromium's rollback on the polite side left it gathering no ICE candidates, and the
+// call never connected. Later renegotiations (an ICE restart, a device added) follow the "perfect
+// negotiation" pattern: either side may offer; in a collision the polite side (the patient) rolls back.
 // Chat: each message has this page's own id (a resend is not doubled) and the server's sequence;
 // the socket reconnects with ?after=<last seq seen> and the server replays what was missed.
 // The quality ladder (room-quality.js decides, this file measures and applies), the media toggles,
@@ -19,12 +21,21 @@
   var after = parseInt(t.after, 10) || 0, pending = {};
   var localStream = null, audioContext = null, meterTimer = null, keepalive = null;
   var reconnectTimer = null;
+  // The call waits for the camera: a peer connection made before getUserMedia answers would carry no
+  // tracks and the other side would see nothing. Signals are handled in order, each once the devices are open.
+  var devicesReady = Promise.resolve(), signalQueue = Promise.resolve();
   var pc = null, makingOffer = false, ignoreOffer = false, settingAnswer = false;
 
+  var trail = [];  // the last signalling steps, for window.__roomTrail (tests, support)
+  function note(what) { trail.push(Math.round(performance.now()) + " " + what); if (trail.length > 80) { trail.shift(); } }
+  function described(data) {
+    return data.presence || (data.description ? data.description.type : (data.candidate ? "candidate" : "?"));
+  }
   function $(id) { return document.getElementById(id); }
   function say(id, text) { var el = $(id); if (el) { el.textContent = text || ""; } }
   function show(id, visible) { var el = $(id); if (el) { el.hidden = !visible; } }
   function send(message) {
+    if (message.type === "signal") { note("out " + described(message.data) + (socket && socket.readyState === 1 ? "" : " (not sent)")); }
     if (socket && socket.readyState === 1) { socket.send(JSON.stringify(message)); return true; }
     return false;
   }
@@ -45,7 +56,7 @@
       return Promise.resolve(null);
     }
     if (localStream) { localStream.getTracks().forEach(function (track) { track.stop(); }); }
-    return navigator.mediaDevices.getUserMedia(wanted())
+    devicesReady = navigator.mediaDevices.getUserMedia(wanted())
       .catch(function () { return navigator.mediaDevices.getUserMedia({ audio: true }); })  // no camera: sound only
       .then(function (stream) {
         localStream = stream;
@@ -57,6 +68,7 @@
         return listDevices();
       })
       .catch(function () { localStream = null; say("device-status", t.tNoDevices); });
+    return devicesReady;
   }
   function listDevices() {
     return navigator.mediaDevices.enumerateDevices().then(function (devices) {
@@ -109,7 +121,7 @@
       else if (event.type === "state") { onState(event); }
       else if (event.type === "chat") { event.messages.forEach(showMessage); }
       else if (event.type === "chat-refused") { refused(event); }
-      else if (event.type === "signal") { onSignal(event.data || {}); }
+      else if (event.type === "signal") { note("in " + described(event.data || {})); queueSignal(event.data || {}); }
       else if (event.type === "peer-quality") { onPeerQuality(event); }
     };
     socket.onclose = function () {
@@ -161,10 +173,15 @@
     show("room-waiting", false);
     show("room-call", true);
     say("call-status", t.tCalling);
-    send({ type: "signal", data: { presence: "join" } });
+    devicesReady.then(function () { send({ type: "signal", data: { presence: "join" } }); });
+  }
+  function queueSignal(data) {
+    signalQueue = signalQueue.then(function () { return devicesReady; })
+      .then(function () { onSignal(data); })
+      .catch(function (e) { console.warn("signal not handled", e); });
   }
   function closePeer() {
-    if (pc) { pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null; pc.close(); }
+    if (pc) { pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = pc.onsignalingstatechange = null; pc.close(); }
     pc = null;
   }
   function newPeer() {
@@ -195,29 +212,44 @@
         .catch(function (e) { console.warn("offer failed", e); })
         .then(function () { makingOffer = false; });
     };
-    peer.onconnectionstatechange = function () { onConnectionState(peer); };
+    peer.onconnectionstatechange = function () { note("state " + peer.connectionState); onConnectionState(peer); };
+    peer.onsignalingstatechange = function () { note("signaling " + peer.signalingState); };
+    note("new peer");
     if (screenTrack) { showOnVideoSender(screenTrack); }
     return peer;
   }
   function replaceTracks() {
-    pc.getSenders().forEach(function (sender) {
-      if (!sender.track || sender.track === screenTrack) { return; }
-      var next = localStream.getTracks().filter(function (track) { return track.kind === sender.track.kind; })[0];
-      if (next) { sender.replaceTrack(next); }
+    // Another device chosen mid-call: the same senders carry it. A kind that had no device before
+    // (receive only) starts sending, which renegotiates.
+    pc.getTransceivers().forEach(function (transceiver) {
+      var sender = transceiver.sender, kind = transceiver.receiver.track.kind;
+      if (screenTrack && sender.track === screenTrack) { return; }
+      var next = localStream.getTracks().filter(function (track) { return track.kind === kind; })[0];
+      if (!next) { return; }
+      sender.replaceTrack(next);
+      if (!sender.track || transceiver.direction === "recvonly") {
+        if (sender.setStreams) { sender.setStreams(localStream); }
+        transceiver.direction = "sendrecv";
+      }
     });
   }
   function onSignal(data) {
     if (!inCall) { return; }
-    if (data.presence === "join") { newPeer(); send({ type: "signal", data: { presence: "here" } }); return; }
-    if (data.presence === "here") { if (!pc) { newPeer(); } return; }
+    if (data.presence === "join") {
+      if (doctor) { newPeer(); } else { closePeer(); }  // the patient's peer comes with the doctor's offer
+      send({ type: "signal", data: { presence: "here" } });
+      return;
+    }
+    if (data.presence === "here") { if (doctor && !pc) { newPeer(); } return; }
     if (data.presence === "bye") { closePeer(); $("remote-video").srcObject = null; say("call-status", t.tCalling); peerLevel = 0; showQuality(); return; }
+    if (!pc && !(data.description && data.description.type === "offer")) { return; }  // for a connection gone
     var peer = pc || newPeer(), polite = !!(hello && hello.polite);
     if (data.description) {
       var description = data.description;
       var ready = !makingOffer && (peer.signalingState === "stable" || settingAnswer);
       var collision = description.type === "offer" && !ready;
       ignoreOffer = !polite && collision;
-      if (ignoreOffer) { return; }
+      if (ignoreOffer) { note("offer ignored"); return; }
       settingAnswer = description.type === "answer";
       peer.setRemoteDescription(description)
         .then(function () {
@@ -229,7 +261,7 @@
         })
         .catch(function (e) { settingAnswer = false; console.warn("negotiation failed", e); });
     } else if (data.candidate) {
-      peer.addIceCandidate(data.candidate).catch(function (e) { if (!ignoreOffer) { console.warn("candidate refused", e); } });
+      peer.addIceCandidate(data.candidate).catch(function (e) { note("candidate refused"); if (!ignoreOffer) { console.warn("candidate refused", e); } });
     }
   }
 
@@ -255,10 +287,12 @@
   function rejoinIfStuck() {
     // The socket came back: an offer or answer sent while it was down was lost. Begin again if the
     // media is not flowing or a negotiation was left half done.
-    if (inCall && (!pc || pc.connectionState !== "connected" || pc.signalingState !== "stable")) {
-      newPeer();
-      send({ type: "signal", data: { presence: "join" } });
-    }
+    signalQueue = signalQueue.then(function () { return devicesReady; }).then(function () {
+      if (inCall && (!pc || pc.connectionState !== "connected" || pc.signalingState !== "stable")) {
+        closePeer();  // the doctor's comes with the patient's "here", the patient's with the doctor's offer
+        send({ type: "signal", data: { presence: "join" } });
+      }
+    });
   }
   function networkChanged() {
     if (!socket && !over && reconnectTimer) { clearTimeout(reconnectTimer); retry = 1000; connect(); }
@@ -465,6 +499,7 @@
     feed: function (sample) { clearInterval(qualityTimer); qualityTimer = -1; onSample(sample); return window.__roomQuality.state(); },
     state: function () { return { level: level(), ladder: ladder.level, peer: peerLevel, offers: offersMade, iceRestarts: iceRestarts }; }
   };
+  window.__roomTrail = function () { return trail; };
   window.__roomSocketDrop = function () { if (socket) { socket.close(); } };
   window.addEventListener("pagehide", function () { send({ type: "signal", data: { presence: "bye" } }); });
   openDevices();

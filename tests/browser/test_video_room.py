@@ -63,6 +63,22 @@ def _video_visit(app, doctor_id: int, patient_id: int) -> tuple[int, str]:
 
 PLAYING = """() => { const v = document.getElementById('remote-video');
   return v && v.videoWidth > 0 && v.getVideoPlaybackQuality().totalVideoFrames > 2 && !v.paused; }"""
+CALL_STATE = """() => { const pc = window.__roomPeer();
+  return {peer: pc && [pc.connectionState, pc.signalingState], status: document.getElementById('call-status').textContent,
+          signalling: window.__roomTrail()}; }"""
+
+
+def both_playing(patient, doctor_page, timeout: int = 20_000) -> None:
+    """Each side sees the other's video playing; if not, the failure says how far each side got."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    for page in (patient, doctor_page):
+        try:
+            page.wait_for_function(PLAYING, timeout=timeout)
+        except Timeout:
+            pytest.fail("no remote video: " + repr({"patient": patient.evaluate(CALL_STATE),
+                                                    "doctor": doctor_page.evaluate(CALL_STATE),
+                                                    "consoles": [patient.console_log, doctor_page.console_log]}))
 
 
 def test_patient_waits_doctor_admits_both_see_video_and_chat(app, live_server, window, make_user, make_patient):
@@ -97,8 +113,7 @@ def test_patient_waits_doctor_admits_both_see_video_and_chat(app, live_server, w
     doctor_page.get_by_role("button", name="Let the patient in").click()
 
     # Both see the other's video playing.
-    patient.wait_for_function(PLAYING, timeout=20_000)
-    doctor_page.wait_for_function(PLAYING, timeout=20_000)
+    both_playing(patient, doctor_page)
     expect(patient.locator("#room-waiting")).to_be_hidden()
     expect(patient.locator("#call-status")).to_have_text("You are connected.")
 
@@ -114,6 +129,31 @@ def test_patient_waits_doctor_admits_both_see_video_and_chat(app, live_server, w
     for page in (patient, doctor_page):
         errors = [m for m in page.console_log if m.startswith(("error:", "pageerror:")) or "Content Security" in m]
         assert errors == []
+
+
+SLOW_CAMERA = """(() => { const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => new Promise(r => setTimeout(r, 3000)).then(() => open(c)); })()"""
+
+
+def test_a_camera_slow_to_open_still_reaches_the_other_side(app, live_server, window, make_user, make_patient):
+    """The doctor lets the patient in before their own camera has opened (a slow laptop, a permission
+    prompt): the call waits for it, and the patient sees the doctor, not a black square."""
+    doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
+    patient_record = make_patient(user_id=patient_user.id)
+    _, token = _video_visit(app, doctor.id, patient_record.id)
+    patient = window(PHONE)
+    sign_in(patient, live_server, patient_user.email)
+    patient.goto(live_server(f"/visit/{token}"))
+    patient.click("#join")
+    doctor_page = window()
+    sign_in(doctor_page, live_server, doctor.email)
+    doctor_page.add_init_script(SLOW_CAMERA)
+    doctor_page.goto(live_server(f"/visit/{token}"))
+    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
+    assert doctor_page.evaluate("() => document.getElementById('self-view').srcObject") is None
+    doctor_page.get_by_role("button", name="Open the room").click()
+    doctor_page.get_by_role("button", name="Let the patient in").click()
+    both_playing(patient, doctor_page)
 
 
 # -- through coturn ------------------------------------------------------------------------------------
@@ -179,8 +219,7 @@ def test_the_call_goes_through_coturn_with_the_rooms_expiring_credentials(app, l
     expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
     doctor_page.get_by_role("button", name="Open the room").click()
     doctor_page.get_by_role("button", name="Let the patient in").click()
-    patient.wait_for_function(PLAYING, timeout=20_000)
-    doctor_page.wait_for_function(PLAYING, timeout=20_000)
+    both_playing(patient, doctor_page)
     # Only relay candidates were allowed, so the media crossed coturn, which accepted the room's credentials.
     assert patient.evaluate(RELAYED) == ["relay", "relay"]
     assert doctor_page.evaluate(RELAYED) == ["relay", "relay"]
@@ -230,8 +269,7 @@ def test_the_quality_ladder_toggles_screen_sharing_and_recovery_in_a_call(app, l
     doctor_page.evaluate(FAKE_SCREEN)
     doctor_page.get_by_role("button", name="Open the room").click()
     doctor_page.get_by_role("button", name="Let the patient in").click()
-    patient.wait_for_function(PLAYING, timeout=20_000)
-    doctor_page.wait_for_function(PLAYING, timeout=20_000)
+    both_playing(patient, doctor_page)
 
     # The decision alone, on recorded samples: down after two bad in a row (one is not enough), down
     # to audio only, up only after five good in a row (a fair one starts the count again).

@@ -14,12 +14,17 @@ redirect, so no page shows what will not be kept. If the commit fails, the respo
 """
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, session
+from typing import Callable, TypeVar
+
+from flask import Response, current_app, flash, g, redirect, render_template, session
 from flask_babel import gettext as _
 
 from app.core import hooks
+from app.core.errors import DomainError, NotFound
 from app.core.outage import database_down_response, discard_session, is_database_down
 from app.extensions import db
+
+T = TypeVar("T")
 
 
 def _withheld(error: Exception):
@@ -40,6 +45,18 @@ def refused(message: str, url: str):
     g.refused = True
     flash(message, "error")
     return redirect(url, code=303)
+
+
+def attempt(work: Callable[[], T], *, refused_at: str) -> tuple[T | None, Response | None]:
+    """Run a POST's state change: (its result, None), or (None, the refusal) when the service said
+    no with a DomainError: its message flashed at `refused_at`, the work rolled back. NotFound is not a
+    refusal: it passes through as the 404 it is."""
+    try:
+        return work(), None
+    except NotFound:
+        raise
+    except DomainError as error:
+        return None, refused(error.message, refused_at)
 
 
 def commit_or_fail(response):

@@ -7,11 +7,10 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
-from app.core.transactions import refused
+from app.core.transactions import attempt
 from app.prescriptions import dispensing, queries, services
 from app.prescriptions.forms import CodeForm, PharmacyNoteForm
 
@@ -69,13 +68,11 @@ STEPS = {"prepare": dispensing.prescription_prepare, "ready": dispensing.prescri
 @bp.route("/<int:prescription_id>/<any(prepare, ready):step>", methods=["POST"])
 def step(prescription_id: int, step: str):
     url = url_for("pharmacy.dispensing.prescription", prescription_id=prescription_id)
-    try:
-        extra = {"delivery": request.form.get("delivery") == "1"} if step == "ready" else {}
-        STEPS[step](actor=current_actor(), site_id=_site().id, prescription_id=prescription_id, **extra)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return refused(error.message, url)
+    extra = {"delivery": request.form.get("delivery") == "1"} if step == "ready" else {}
+    _result, refusal = attempt(lambda: STEPS[step](actor=current_actor(), site_id=_site().id,
+                                                   prescription_id=prescription_id, **extra), refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Marked as being prepared.") if step == "prepare" else
           _("Marked ready: the patient has been told."), "success")
     return redirect(url, code=303)
@@ -84,13 +81,10 @@ def step(prescription_id: int, step: str):
 @bp.route("/<int:prescription_id>/dispense", methods=["POST"])
 def dispense(prescription_id: int):
     url = url_for("pharmacy.dispensing.prescription", prescription_id=prescription_id)
-    try:
-        done = dispensing.prescription_dispense(actor=current_actor(), site_id=_site().id,
-                                                prescription_id=prescription_id)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return refused(error.message, url)
+    done, refusal = attempt(lambda: dispensing.prescription_dispense(actor=current_actor(), site_id=_site().id,
+                                                                     prescription_id=prescription_id), refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Handed over. Stock taken from batches %(batches)s.",
             batches=", ".join(sorted({b["batch"] for b in done.batches}))), "success")
     return redirect(url_for("pharmacy.home"), code=303)

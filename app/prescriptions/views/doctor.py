@@ -6,12 +6,12 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.request_args import or_404
-from app.core.transactions import refused
+from app.core.transactions import attempt, refused
 from app.prescriptions import prescribing, queries, refills
 from app.prescriptions.forms import PrescriptionForm, RefillDeclineForm
 from app.prescriptions.models import Prescription
@@ -107,12 +107,10 @@ def print_page(prescription_id: int):
 @bp.route("/prescriptions/refills/<int:request_id>/approve", methods=["POST"])
 def refill_approve(request_id: int):
     url = url_for("doctor.prescriptions.prescriptions")
-    try:
-        refills.refill_approve(actor=current_actor(), request_id=request_id)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return refused(error.message, url)
+    _result, refusal = attempt(lambda: refills.refill_approve(actor=current_actor(), request_id=request_id),
+                               refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Refill approved and sent to the pharmacy."), "success")
     return redirect(url, code=303)
 
@@ -123,12 +121,10 @@ def refill_decline(request_id: int):
     form = RefillDeclineForm()
     if not form.validate_on_submit():
         return refused(form.note.errors[0] if form.note.errors else _("Say why, for the patient."), url)
-    try:
-        refills.refill_decline(actor=current_actor(), request_id=request_id, note=form.note.data)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return refused(error.message, url)
+    _result, refusal = attempt(lambda: refills.refill_decline(actor=current_actor(), request_id=request_id,
+                                                              note=form.note.data), refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Refill declined; the patient can read why."), "success")
     return redirect(url, code=303)
 
@@ -142,11 +138,9 @@ def prescription(prescription_id: int):
 @bp.route("/prescriptions/<int:prescription_id>/cancel", methods=["POST"])
 def cancel(prescription_id: int):
     url = url_for("doctor.prescriptions.prescription", prescription_id=prescription_id)
-    try:
-        prescribing.prescription_cancel(actor=current_actor(), prescription_id=prescription_id)
-    except prescribing.DomainError as error:
-        if isinstance(error, NotFound):
-            raise
-        return refused(error.message, url)
+    _result, refusal = attempt(lambda: prescribing.prescription_cancel(actor=current_actor(),
+                                                                       prescription_id=prescription_id), refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Prescription cancelled; the pharmacy's queue no longer shows it."), "success")
     return redirect(url, code=303)

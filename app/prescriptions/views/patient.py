@@ -5,10 +5,9 @@ from flask import Blueprint, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_page_or_fragment
 from app.core.request_actor import current_actor
-from app.core.transactions import refused
+from app.core.transactions import attempt
 from app.prescriptions import queries, refills
 from app.prescriptions.views._common import prescription_for_reader, print_prescription
 from app.records import services as records
@@ -33,12 +32,10 @@ def mine():
 @bp.route("/<int:prescription_id>/refill", methods=["POST"])
 def refill(prescription_id: int):
     url = url_for("patient.prescriptions.mine")
-    try:
-        refills.refill_request(actor=current_actor(), prescription_id=prescription_id)
-    except NotFound:
-        raise
-    except DomainError as error:
-        return refused(error.message, url)
+    _result, refusal = attempt(lambda: refills.refill_request(actor=current_actor(), prescription_id=prescription_id),
+                               refused_at=url)
+    if refusal:
+        return refusal
     flash(_("Your doctor has been asked for the refill. We will tell you when it is sent to the pharmacy."), "success")
     return redirect(url, code=303)
 

@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server, wait_until_up  # noqa: E402
-from tests.processes import stop  # noqa: E402
+from tests.perf.load import REDIS, Recorder, bench_database, open_loop, served, sign_in, verdict  # noqa: E402
 
 YEARS = 5
 WORDS = ("seen", "for", "review", "sugars", "steady", "feet", "checked", "continue", "as", "before", "cough",
@@ -126,39 +125,21 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    name = f"myafya_chart_bench_{os.getpid()}"
-    db_url = f"{PG}/{name}"
-    psql(f"CREATE DATABASE {name}")
-    server = None
-    try:
+    with bench_database("myafya_chart_bench") as db_url:
         patient_id = prepare(db_url)
-        port = free_port()
-        server = start_server(db_url, port)
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base)
-        load_before = os.getloadavg()[0]
-        cpu_before = []
-        chart = asyncio.run(bench_chart(base, args.rate, args.seconds, patient_id,
-                                        on_start=lambda: cpu_before.append(server_cpu_seconds(server))))
-        cpu_per_request = (server_cpu_seconds(server) - cpu_before[0]) / max(len(chart.latencies), 1) * 1000
-    finally:
-        if server is not None:
-            stop(server)
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with served(db_url) as (base, server):
+            load_before = os.getloadavg()[0]
+            cpu_before = []
+            chart = asyncio.run(bench_chart(base, args.rate, args.seconds, patient_id,
+                                            on_start=lambda: cpu_before.append(server_cpu_seconds(server))))
+            cpu_per_request = (server_cpu_seconds(server) - cpu_before[0]) / max(len(chart.latencies), 1) * 1000
     print(chart.line())
     print(f"{'':<22} page gzipped: max {max(chart.sizes or [0])} B; server CPU {cpu_per_request:.1f} ms per request")
     if load_before > 1.5:
         print(f"{'':<22} (the machine was busy: load average {load_before:.1f} when the run began; "
               f"latencies are only honest on an idle machine)")
-    failures = []
-    if chart.pct(.95) >= 100:
-        failures.append("chart p95 >= 100 ms")
-    if max(chart.sizes or [0]) >= 30 * 1024:
-        failures.append("chart >= 30 KB gzipped")
-    if chart.errors:
-        failures.append("errors")
-    print("budgets met" if not failures else "BUDGETS MISSED: " + ", ".join(failures))
-    return 1 if failures else 0
+    return verdict({"chart p95 >= 100 ms": chart.pct(.95) >= 100,
+                    "chart >= 30 KB gzipped": max(chart.sizes or [0]) >= 30 * 1024}, chart)
 
 
 if __name__ == "__main__":

@@ -89,3 +89,19 @@ def test_continue_by_phone_without_javascript(app, visit):
     page = doctor.get(f"/visit/{visit.token}").get_data(as_text=True)
     assert "The visit continues by phone" in page and "record has no phone number." in page
     assert 'id="phone-offer"' not in page and "Held by phone: end the visit" in page
+
+
+def test_the_patient_reads_the_phone_panel_in_swahili(app, visit):
+    from sqlalchemy import update
+
+    from app.accounts.models import User
+    from app.records.models import Patient
+
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == visit.patient_user.id).values(language="sw"))
+        db.session.execute(update(Patient).where(Patient.id == visit.patient_id).values(phone="+254712000101"))
+        db.session.commit()
+    admitted(app, visit)
+    signed_in_as(app, visit.doctor).post(f"/visit/{visit.token}/phone", page=f"/visit/{visit.token}")
+    page = signed_in_as(app, visit.patient_user).get(f"/visit/{visit.token}").get_data(as_text=True)
+    assert "Ziara inaendelea kwa simu" in page and "Daktari atakupigia kwa nambari +254712000101." in page

@@ -72,6 +72,13 @@ def from_environment() -> dict:
         # "relay": media only through TURN (hides the members' addresses from each other; tests use it
         # to prove the TURN path); "all" (default): direct when possible.
         "ICE_TRANSPORT_POLICY": _env("ICE_TRANSPORT_POLICY", "all"),
+        # The room offers the doctor "Continue by phone" when the call has not connected this long after
+        # the patient was let in, or has stayed audio only for weakness this long. With Twilio (the three
+        # TWILIO_ settings above) it rings the doctor's phone (users.phone) and bridges the patient's;
+        # without, the patient is shown CLINIC_PHONE (else the doctor's number) and the doctor theirs.
+        "PHONE_FALLBACK_AFTER_SECONDS": _int("PHONE_FALLBACK_AFTER_SECONDS", 45),
+        "PHONE_FALLBACK_WEAK_SECONDS": _int("PHONE_FALLBACK_WEAK_SECONDS", 30),
+        "CLINIC_PHONE": _env("CLINIC_PHONE"),
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),

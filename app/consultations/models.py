@@ -10,9 +10,10 @@ once are ordered by the database, and both unique constraints back it up.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from app.core.db import Base, UTCDateTime, utcnow
 from app.core.types import EncryptedText
@@ -32,12 +33,47 @@ class Consultation(Base):
     admitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # How the visit was held, written once when it ends (services.visit_end): its mode, when it ended
+    # and how long it lasted. It started at its admission: `started_at` is that same column, so the two
+    # can never disagree.
+    mode: Mapped[str | None] = mapped_column(String(8))  # VisitHeld: video / audio / phone
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The doctor turned the visit into a phone consultation (the room then shows the numbers to call).
+    phone_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    started_at = synonym("admitted_at")
     appointment = relationship("Appointment")
 
     @property
     def is_waiting(self) -> bool:
         return self.waiting_since is not None and self.admitted_at is None
+
+
+class VisitHeld(str, enum.Enum):
+    """How a visit was held, as recorded when it ends."""
+    VIDEO = "video"
+    AUDIO = "audio"   # the audio-only step (the ladder's or the member's choice) for most of the call
+    PHONE = "phone"
+
+
+class PhoneCall(Base):
+    """A Twilio call the room placed: it rings the doctor and, answered, bridges the patient. Twilio's
+    status callback finds it by its CallSid; a retried callback finds it ended and changes nothing."""
+    __tablename__ = "consultation_phone_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"), index=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))  # Twilio's CallStatus: queued, ringing, completed, busy...
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def is_over(self) -> bool:
+        return self.ended_at is not None
 
 
 class ChatMessage(Base):

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.services import audit_access
@@ -25,6 +25,8 @@ from app.consultations.models import (
     CallQualitySample,
     ChatMessage,
     Consultation,
+    PhoneCall,
+    VisitHeld,
 )
 from app.core.actor import Actor
 from app.core.clock import clock
@@ -44,7 +46,7 @@ REPLAY_MAX = 500  # messages sent at most on one (re)connect; a visit's chat sta
 class Room:
     appointment: Appointment
     member: Member
-    consultation: Consultation | None  # None while the room is not open
+    consultation: Consultation | None  # None while the room is not open (and after, if it never opened)
 
     @property
     def opens_at(self) -> dt.datetime:
@@ -52,7 +54,7 @@ class Room:
 
     @property
     def is_open(self) -> bool:
-        return self.consultation is not None
+        return self.consultation is not None and not self.is_over
 
     @property
     def is_over(self) -> bool:
@@ -69,6 +71,9 @@ def room_enter(*, actor: Actor, token: str) -> Room:
     that does not exist). Its consultation is made when it first opens."""
     appointment = scheduling_queries.visit_for_member(token=token, user_id=actor.user_id or 0, role=actor.role)
     member = access.member_or_404(appointment, actor)
+    if not appointment.is_active:  # over: how it was held, if it was
+        return Room(appointment, member, db.session.execute(
+            select(Consultation).where(Consultation.appointment_id == appointment.id)).scalar_one_or_none())
     if not access.is_open(appointment):
         return Room(appointment, member, None)
     return Room(appointment, member, _consultation_for(appointment))
@@ -100,8 +105,8 @@ def _consultation_for(appointment: Appointment) -> Consultation:
 
 def consultation_for(actor: Actor, consultation_id: int, *, lock: bool = False) -> tuple[Consultation, Member]:
     query = select(Consultation).where(Consultation.id == consultation_id)
-    if lock:
-        query = query.with_for_update()
+    if lock:  # and what the row says now, once the lock is ours, not what this session read before it
+        query = query.with_for_update().execution_options(populate_existing=True)
     consultation = db.session.execute(query).scalar_one_or_none()
     if consultation is None:
         raise NotFound(_("No such video visit."))
@@ -164,9 +169,66 @@ def patient_admit(*, actor: Actor, consultation_id: int) -> Consultation:
     return consultation
 
 
+def publish_room_state(consultation: Consultation) -> None:
+    _publish_room(consultation, {"type": "state"})
+
+
 def room_state(consultation: Consultation) -> dict:
+    """What both pages show of the room; `call`: the status of the last Twilio call, once by phone."""
+    call = None
+    if consultation.phone_since is not None:
+        call = db.session.execute(select(PhoneCall.status).where(PhoneCall.consultation_id == consultation.id)
+                                  .order_by(PhoneCall.id.desc()).limit(1)).scalar()
     return {"waiting": consultation.is_waiting, "admitted": consultation.admitted_at is not None,
-            "over": not consultation.appointment.is_active}
+            "over": not consultation.appointment.is_active, "phone": consultation.phone_since is not None,
+            "call": call}
+
+
+# -- the end -------------------------------------------------------------------------------------------
+
+def visit_end(*, actor: Actor, consultation_id: int) -> Consultation:
+    """The doctor ends the visit: how it was held (video, audio, or phone once switched), when it ended
+    and how long it lasted are kept; the appointment is done; both pages are told the room is over.
+    Ending it again (a double click, two tabs at once) changes nothing: the row lock orders them."""
+    consultation, member = consultation_for(actor, consultation_id, lock=True)
+    if member != Member.DOCTOR:
+        raise NotFound(_("No such video visit."))
+    if consultation.ended_at is not None:
+        return consultation
+    now = clock.now()
+    if consultation.phone_since is not None:
+        held, since = VisitHeld.PHONE, consultation.phone_since
+    else:
+        held, since = held_by_video_or_audio(consultation.id), consultation.admitted_at
+    return visit_close(actor=actor, consultation=consultation, held=held,
+                       duration_seconds=None if since is None else int((now - since).total_seconds()))
+
+
+def held_by_video_or_audio(consultation_id: int) -> VisitHeld:
+    """Audio when most of the call's quality samples (both sides, evenly spaced: a share of time) were
+    taken at the audio-only step, the ladder's or a member's choice; video otherwise."""
+    samples, audio_only = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((CallQualitySample.audio_only, 1), else_=0)), 0))
+        .where(CallQualitySample.consultation_id == consultation_id)).one()
+    return VisitHeld.AUDIO if samples and audio_only * 2 > samples else VisitHeld.VIDEO
+
+
+def visit_close(*, actor: Actor, consultation: Consultation, held: VisitHeld, duration_seconds: int | None) -> Consultation:
+    """Record the end of `consultation` (locked by the caller, not ended yet) and complete its appointment.
+    `actor` is the doctor, or the system when Twilio reports a phone call over."""
+    appointment = consultation.appointment
+    if consultation.admitted_at is None:
+        raise DomainError(_("Let the patient in first: a visit ends once it has started."))
+    if not appointment.is_active:
+        raise DomainError(_("This video visit is over."))
+    consultation.mode, consultation.ended_at = held.value, clock.now()
+    consultation.duration_seconds = None if duration_seconds is None else max(0, duration_seconds)
+    db.session.flush()
+    audit_access(actor=actor, patient_id=appointment.patient_id, action=f"consultation.end.{held.value}",
+                 target=f"consultation:{consultation.id}", reason=access.PURPOSE)
+    scheduling_services.appointment_advance(actor=actor, appointment_id=appointment.id, action="complete")
+    _publish_room(consultation, {"type": "state"}, to_lists=True)
+    return consultation
 
 
 # -- the chat ------------------------------------------------------------------------------------------

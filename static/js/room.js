@@ -133,8 +133,10 @@
       retry = Math.min(retry * 2, 30000);
     };
   }
+  function tell(name, detail) { root.dispatchEvent(new CustomEvent(name, { detail: detail })); }  // for room-phone.js
   function onState(next) {
     state = next;
+    tell("room:state", next);
     if (next.over) {
       over = true;
       say("call-status", t.tOver);
@@ -272,6 +274,7 @@
   function onConnectionState(peer) {
     var now = peer.connectionState;
     clearTimeout(disconnectedTimer);
+    tell("room:connection", { state: now });
     if (now === "connected") { say("call-status", t.tConnected); applyLevel(); startQuality(); }
     else if (now === "failed") { restartIce(); }
     else if (now === "disconnected") {
@@ -328,6 +331,7 @@
     var before = level();
     ladder = Q.step(ladder, sample);
     if (level() !== before) { applyLevel(); }
+    tell("room:level", { level: level(), weakAudioOnly: ladder.level === Q.AUDIO_ONLY });
     showQuality();
     send({ type: "quality", data: { rtt: clamp(sample.rtt, 60000, 0), loss: clamp(sample.loss, 100, 1),
       bitrate: clamp(sample.bitrate, 100000, 0), fps: clamp(sample.fps, 120, 1), level: level(), audioOnly: level() === Q.AUDIO_ONLY } });

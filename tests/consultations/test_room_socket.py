@@ -98,7 +98,8 @@ def test_the_room_socket_end_to_end(app, two_servers, make_user, make_patient):
     assert hello["member"] == "patient" and hello["polite"] is True
     [turn] = hello["ice"]
     assert turn["urls"] == ["turn:127.0.0.1:3478"] and turn["username"].endswith(f":1-{patient_user.id}")
-    assert next_of(patient_ws, "state") == {"type": "state", "waiting": True, "admitted": False, "over": False}
+    assert next_of(patient_ws, "state") == {"type": "state", "waiting": True, "admitted": False, "over": False,
+                                                "phone": False, "call": None}
     doctor_ws = connect(doctor_server, path, doctor_session)
     assert next_of(doctor_ws, "hello")["polite"] is False
     assert state_with(doctor_ws, waiting=True)["admitted"] is False

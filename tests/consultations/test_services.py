@@ -72,7 +72,8 @@ def test_the_patient_waits_and_the_doctor_admits(app, visit):
             services.patient_admit(actor=patient, consultation_id=consultation_id)
         consultation = services.patient_admit(actor=doctor, consultation_id=consultation_id)
         db.session.commit()
-        assert services.room_state(consultation) == {"waiting": False, "admitted": True, "over": False}
+        assert services.room_state(consultation) == {"waiting": False, "admitted": True, "over": False,
+                                                       "phone": False, "call": None}
         assert scheduling_queries.waiting_online([visit.appointment_id]) == set()
         assert db.session.get(Appointment, visit.appointment_id).status == "in_consultation"
         services.patient_admit(actor=doctor, consultation_id=consultation_id)  # again: nothing changes

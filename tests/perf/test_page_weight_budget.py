@@ -45,5 +45,5 @@ def test_the_video_room_with_its_js_is_under_its_budget(app, visit):  # noqa: F8
         assert browser.login(user.email).status_code == 303
         weight = measure_page(browser.client, f"/visit/{visit.token}")
         scripts = {a.url.split("?")[0].rsplit("/", 1)[-1] for a in weight.assets}
-        assert {"room.js", "room-quality.js"} <= scripts, weight.assets  # the open room, not its "come back later"
+        assert {"room.js", "room-quality.js", "room-phone.js"} <= scripts, weight.assets  # the open room, not its "come back later"
         assert weight.total_gz < ROOM_BUDGET, (weight.total_gz, weight.page, weight.assets)

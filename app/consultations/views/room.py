@@ -11,19 +11,20 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Blueprint, Response, redirect, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.consultations import services
+from app.consultations import phone, services
 from app.consultations.access import Member
-from app.consultations.forms import ChatForm
+from app.consultations.forms import ChatForm, PhoneMinutesForm
 from app.consultations.room_socket import room_socket_run
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form
 from app.core.policies import signed_in
 from app.core.request_actor import current_actor
+from app.core.transactions import refused
 from app.realtime.guard import GuardedSocket, socket_route
 
 bp = Blueprint("visit", __name__)
@@ -31,7 +32,8 @@ bp = Blueprint("visit", __name__)
 _SEQ = re.compile(r"[0-9]{1,9}")
 
 
-def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 200):
+def _page(room: services.Room, *, form: ChatForm | None = None, minutes_form: PhoneMinutesForm | None = None,
+          status: int = 200):
     actor = current_actor()
     messages = []
     if room.is_open:
@@ -40,7 +42,17 @@ def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 20
     form.client_id.data = secrets.token_urlsafe(16)
     return render_form("consultations/room.html", status=status, room=room, messages=messages, form=form,
                        last_seq=messages[-1].seq if messages else 0,
-                       state=services.room_state(room.consultation) if room.is_open else None)
+                       state=services.room_state(room.consultation) if room.is_open else None,
+                       phone_panel=phone.phone_panel(room.consultation, current_app.config) if room.is_open else None,
+                       minutes_form=minutes_form or PhoneMinutesForm(formdata=None))
+
+
+def _doctors_room(token: str) -> services.Room:
+    """The room for its doctor; 404 for its patient as for anyone else."""
+    room = services.room_enter(actor=current_actor(), token=token)
+    if room.member != Member.DOCTOR or room.consultation is None:
+        raise NotFound(_("No such video visit."))
+    return room
 
 
 @bp.route("/visit/<token>", endpoint="room")
@@ -73,6 +85,62 @@ def chat(token: str):
                                body=form.body.data)
             return redirect(url_for("visit.room", token=token) + "#chat", code=303)
     return _page(room, form=form, status=422)
+
+
+# -- the end, and the phone ------------------------------------------------------------------------------
+
+@bp.route("/visit/<token>/end", methods=["GET", "POST"])
+@signed_in
+def end(token: str):
+    """Without JavaScript the doctor's "End the visit" opens this page to confirm (with it, a dialog in
+    the room posts the same form). Posted: the visit ends once, however often it is sent."""
+    room = _doctors_room(token)
+    if request.method == "POST":
+        try:
+            services.visit_end(actor=current_actor(), consultation_id=room.consultation.id)
+        except NotFound:
+            raise
+        except DomainError as error:  # not started yet, or cancelled meanwhile: said on the room's page
+            return refused(error.message, url_for("visit.room", token=token))
+        return redirect(url_for("visit.room", token=token), code=303)
+    if room.is_over:
+        return redirect(url_for("visit.room", token=token), code=303)
+    return render_template("consultations/room_end_confirm.html", room=room)
+
+
+@bp.route("/visit/<token>/phone", methods=["POST"])
+@signed_in
+def phone_continue(token: str):
+    room = _doctors_room(token)
+    try:
+        started = phone.phone_continue(actor=current_actor(), consultation_id=room.consultation.id,
+                                       config=current_app.config, bridge_url=_twilio_url("visit_twilio.bridge", room),
+                                       status_url=_twilio_url("visit_twilio.status", room))
+    except NotFound:
+        raise
+    except DomainError as error:
+        return refused(error.message, url_for("visit.room", token=token))
+    if started.failure:
+        flash(started.failure, "error")
+    return redirect(url_for("visit.room", token=token) + "#room-phone", code=303)
+
+
+def _twilio_url(endpoint: str, room: services.Room) -> str:
+    """Twilio reaches the app at its public address, and signs exactly this URL."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for(endpoint, consultation_id=room.consultation.id)
+
+
+@bp.route("/visit/<token>/phone/minutes", methods=["POST"])
+@signed_in
+def phone_minutes(token: str):
+    room = _doctors_room(token)
+    form = PhoneMinutesForm()
+    if form.validate():
+        with refusal_beside(form):
+            phone.phone_minutes_record(actor=current_actor(), consultation_id=room.consultation.id,
+                                       minutes=form.minutes.data)
+            return redirect(url_for("visit.room", token=token), code=303)
+    return _page(services.room_enter(actor=current_actor(), token=token), minutes_form=form, status=422)
 
 
 # -- the room's socket ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from app.consultations import services
 from app.consultations.access import Member
 from app.consultations.forms import ChatForm
 from app.consultations.room_socket import room_socket_run
+from app.consultations.views._room_parts import room_parts
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form
@@ -31,7 +32,8 @@ bp = Blueprint("visit", __name__)
 _SEQ = re.compile(r"[0-9]{1,9}")
 
 
-def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 200):
+def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 200, **parts):
+    """The room; `parts`: the panel's note form or the file form shown again with their refusals."""
     actor = current_actor()
     messages = []
     if room.is_open:
@@ -40,7 +42,8 @@ def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 20
     form.client_id.data = secrets.token_urlsafe(16)
     return render_form("consultations/room.html", status=status, room=room, messages=messages, form=form,
                        last_seq=messages[-1].seq if messages else 0,
-                       state=services.room_state(room.consultation) if room.is_open else None)
+                       state=services.room_state(room.consultation) if room.is_open else None,
+                       **room_parts(actor=actor, room=room, **parts))
 
 
 @bp.route("/visit/<token>", endpoint="room")

@@ -134,8 +134,7 @@ def patient_find_by_national_id(national_id: str) -> Patient | None:
 
 
 def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | frozenset[ChartPart] | None = None,
-          write: bool = False,
-          add: bool = False, purpose: str | None = None) -> AccessDecision:
+          write: bool = False, add: bool = False, purpose: str | None = None) -> AccessDecision:
     """Ask the access module; a refusal is audited as denied (on its own: the request's work rolls
     back) and raised."""
     decision = access.decide(actor=actor, patient_id=patient_id, part=part, write=write, add=add, purpose=purpose)

@@ -178,6 +178,7 @@ def register_request_cycle(app: Flask) -> None:
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
     from app.consultations.views.room import bp as visit_bp
+    from app.consultations.views.room_panel import bp as visit_panel_bp
     from app.consultations.views.twilio import bp as visit_twilio_bp
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
@@ -191,6 +192,7 @@ def register_portals(app: Flask) -> None:
     app.register_blueprint(realtime_bp)
     app.register_blueprint(visit_bp)
     app.register_blueprint(visit_twilio_bp)
+    app.register_blueprint(visit_panel_bp)
     app.register_blueprint(rx_check_bp)
     for portal in all_portals():
         app.register_blueprint(portal)

@@ -28,6 +28,8 @@ PHRASES = {
     "document.open": _l("Opened a document"),
     "document.create": _l("Added a document"),
     "problem.search": _l("Found your record in a search by diagnosis"),
+    "chat.read": _l("Read the chat of a video visit"),
+    "chat.list.read": _l("Looked at the list of video visit chats"),
     "appointment.create": _l("Booked an appointment"),
     "appointment.cancel": _l("Cancelled an appointment"),
     "appointment.move": _l("Moved an appointment"),

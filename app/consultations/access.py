@@ -79,14 +79,20 @@ def _in_a_room_with(actor: Actor, patient_id: int) -> bool:
     ).first() is not None
 
 
+def summary_parts():
+    """What the doctor's side panel reads under the purpose: the summary a video visit needs."""
+    from app.records.access import ChartPart
+
+    return frozenset({ChartPart.ALLERGY, ChartPart.PROBLEM, ChartPart.MEDICATION, ChartPart.VITALS, ChartPart.NOTE})
+
+
 def purpose_declare() -> None:
     """The records gate's "consultation" purpose (create_app): the doctor in the room reads the
-    summary a video visit needs (allergies first) and writes the visit's notes. Declared once per process."""
+    summary a video visit needs (allergies first), writes the visit's notes and adds the files they
+    share in the chat to the chart. Declared once per process."""
     from app.records.access import PURPOSES, ChartPart, Purpose, purpose_register
 
     if PURPOSE in PURPOSES:
         return
-    purpose_register(Purpose(name=PURPOSE, roles=frozenset({Role.DOCTOR.value}),
-                             reads=frozenset({ChartPart.ALLERGY, ChartPart.PROBLEM, ChartPart.MEDICATION,
-                                              ChartPart.VITALS, ChartPart.NOTE}),
-                             writes=frozenset({ChartPart.NOTE}), applies=_in_a_room_with))
+    purpose_register(Purpose(name=PURPOSE, roles=frozenset({Role.DOCTOR.value}), reads=summary_parts(),
+                             writes=frozenset({ChartPart.NOTE, ChartPart.DOCUMENT}), applies=_in_a_room_with))

@@ -5,7 +5,8 @@ clinical (encrypted at rest); each has the sender's own id for it (`client_id`: 
 dropped connection finds the first instead of doubling it) and the room's sequence number (`seq`:
 the order everyone sees, and the cursor a reconnecting page replays from). The sequence is counted
 on the consultation row (`last_seq`), so taking the next number locks that row: two messages sent at
-once are ordered by the database, and both unique constraints back it up.
+once are ordered by the database, and both unique constraints back it up. A file shared in the chat
+is a document on the patient's chart; its message names that entry (`document_entry_id`).
 """
 from __future__ import annotations
 
@@ -84,13 +85,16 @@ class ChatMessage(Base):
     seq: Mapped[int] = mapped_column(Integer)
     client_id: Mapped[str] = mapped_column(String(CLIENT_ID_MAX))
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    body: Mapped[str] = mapped_column(EncryptedText)
+    body: Mapped[str] = mapped_column(EncryptedText)  # a shared file's message: the document's title
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A file shared in the chat: the document it became on the patient's chart (read through the gate).
+    document_entry_id: Mapped[int | None] = mapped_column(ForeignKey("clinical_entries.id", ondelete="SET NULL"))
 
     __table_args__ = (
         UniqueConstraint("consultation_id", "seq", name="uq_consultation_messages_seq"),
         UniqueConstraint("consultation_id", "client_id", name="uq_consultation_messages_client_id"),
         Index("ix_consultation_messages_sender", "sender_id"),
+        Index("ix_consultation_messages_document", "document_entry_id"),
     )
 
 

@@ -12,7 +12,7 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 
-from app.consultations import ice, services, signals
+from app.consultations import chat_files, ice, services, signals
 from app.consultations.access import Member
 from app.consultations.channels import room_channel
 from app.consultations.models import ChatMessage
@@ -25,9 +25,13 @@ from app.scheduling.clinic_time import to_local
 QUALITY_EVERY_SECONDS = 2  # the page measures every 4 s; faster than this is not kept
 
 
-def message_json(message: ChatMessage, *, reader_id: int) -> dict:
-    return {"seq": message.seq, "id": message.client_id, "text": message.body, "mine": message.sender_id == reader_id,
-            "at": to_local(message.sent_at).strftime("%H:%M")}
+def message_json(message: ChatMessage, *, reader_id: int, file_url=None) -> dict:
+    """`file_url(entry id)`: where this reader opens a shared file (chat_files.file_url_for)."""
+    shown = {"seq": message.seq, "id": message.client_id, "text": message.body, "mine": message.sender_id == reader_id,
+             "at": to_local(message.sent_at).strftime("%H:%M")}
+    if message.document_entry_id is not None and file_url is not None:
+        shown["file"] = file_url(message.document_entry_id)
+    return shown
 
 
 def room_socket_run(socket: GuardedSocket, *, actor: Actor, token: str, after: int) -> None:
@@ -48,6 +52,7 @@ class RoomSocket:
     def __init__(self, socket: GuardedSocket, room: services.Room, *, actor: Actor, after: int) -> None:
         self.socket, self.actor = socket, actor
         self.consultation_id, self.member = room.consultation.id, room.member
+        self.file_url = chat_files.file_url_for(room.member, room.appointment.patient_id)
         self.channel = room_channel(self.consultation_id)
         self.me = secrets.token_hex(6)   # tells this socket's own signals from the peer's
         self.cursor = after               # the last chat seq this page has
@@ -108,7 +113,7 @@ class RoomSocket:
     def _send_chat(self) -> None:
         def read():
             messages = services.chat_read(actor=self.actor, consultation_id=self.consultation_id, after_seq=self.cursor)
-            return [message_json(m, reader_id=self.actor.user_id) for m in messages]
+            return [message_json(m, reader_id=self.actor.user_id, file_url=self.file_url) for m in messages]
         messages = self._in_db(read)
         if messages:
             self.cursor = messages[-1]["seq"]

@@ -236,9 +236,7 @@ def visit_close(*, actor: Actor, consultation: Consultation, held: VisitHeld, du
 def chat_post(*, actor: Actor, consultation_id: int, client_id: str, body: str) -> tuple[ChatMessage, bool]:
     """One message into the room's chat, in the room's order. The same `client_id` again (a resend
     after a lost connection) returns the first message, not a second: (message, made now?)."""
-    client_id, body = (client_id or "").strip(), (body or "").strip()
-    if not client_id or len(client_id) > CLIENT_ID_MAX or not client_id.isascii():
-        raise DomainError(_("This message cannot be sent."), field="client_id")
+    client_id, body = chat_client_id_clean(client_id), (body or "").strip()
     if not body:
         raise DomainError(_("Write a message first."), field="body")
     if len(body) > MESSAGE_MAX:
@@ -246,21 +244,40 @@ def chat_post(*, actor: Actor, consultation_id: int, client_id: str, body: str) 
     consultation, _member = consultation_for(actor, consultation_id, lock=True)  # orders concurrent senders
     if not consultation.appointment.is_active:
         raise DomainError(_("This video visit is over."))
-    existing = db.session.execute(select(ChatMessage).where(
-        ChatMessage.consultation_id == consultation.id, ChatMessage.client_id == client_id)).scalar_one_or_none()
+    existing = chat_message_sent(consultation, client_id)
     if existing is not None:
         return existing, False
+    return chat_message_append(actor=actor, consultation=consultation, client_id=client_id, body=body), True
+
+
+def chat_client_id_clean(client_id: str | None) -> str:
+    client_id = (client_id or "").strip()
+    if not client_id or len(client_id) > CLIENT_ID_MAX or not client_id.isascii():
+        raise DomainError(_("This message cannot be sent."), field="client_id")
+    return client_id
+
+
+def chat_message_sent(consultation: Consultation, client_id: str) -> ChatMessage | None:
+    """The message this sender's page already sent with `client_id` (a resend finds it), if any."""
+    return db.session.execute(select(ChatMessage).where(
+        ChatMessage.consultation_id == consultation.id, ChatMessage.client_id == client_id)).scalar_one_or_none()
+
+
+def chat_message_append(*, actor: Actor, consultation: Consultation, client_id: str, body: str,
+                        document_entry_id: int | None = None) -> ChatMessage:
+    """The next message in the room's order (the consultation row locked by the caller); audited,
+    announced to the room after commit."""
     seq = db.session.execute(
         update(Consultation).where(Consultation.id == consultation.id).values(last_seq=Consultation.last_seq + 1)
         .returning(Consultation.last_seq)).scalar_one()
     message = ChatMessage(consultation_id=consultation.id, seq=seq, client_id=client_id, sender_id=actor.user_id,
-                          body=body, sent_at=clock.now())
+                          body=body, sent_at=clock.now(), document_entry_id=document_entry_id)
     db.session.add(message)
     db.session.flush()
     audit_access(actor=actor, patient_id=consultation.appointment.patient_id, action="chat.create",
                  target=f"consultation:{consultation.id}", reason=access.PURPOSE)
     _publish_room(consultation, {"type": "chat", "seq": seq})
-    return message, True
+    return message
 
 
 def chat_read(*, actor: Actor, consultation_id: int, after_seq: int = 0) -> list[ChatMessage]:

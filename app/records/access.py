@@ -202,13 +202,14 @@ def _by_purpose(actor: Actor, patient_id: int, parts: frozenset[ChartPart], writ
 PATIENT_ADDS = frozenset({ChartPart.DOCUMENT})
 
 
-def decide(*, actor: Actor, patient_id: int, part: ChartPart | None = None, write: bool = False,
-           add: bool = False, purpose: str | None = None) -> AccessDecision:
-    """May `actor` read (or write) this part of the patient's chart (None: all of it), and why.
+def decide(*, actor: Actor, patient_id: int, part: ChartPart | frozenset[ChartPart] | None = None,
+           write: bool = False, add: bool = False, purpose: str | None = None) -> AccessDecision:
+    """May `actor` read (or write) this part of the patient's chart (a set of parts: all of them at
+    once, as a purpose's summary reads them; None: all of it), and why.
     `add`: the write only adds a new entry (a patient may add documents to their own chart).
     Asks nothing of the request: what it needs is in the actor. Records nothing: the records
     services audit what they do with the answer."""
-    parts = WHOLE_CHART if part is None else frozenset((part,))
+    parts = WHOLE_CHART if part is None else part if isinstance(part, frozenset) else frozenset((part,))
     if purpose is not None:
         return _by_purpose(actor, patient_id, parts, write, purpose)
     if actor.is_system:

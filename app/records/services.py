@@ -133,8 +133,8 @@ def patient_find_by_national_id(national_id: str) -> Patient | None:
     return db.session.execute(select(Patient).where(Patient.national_id_index == national_id)).scalar_one_or_none()
 
 
-def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | None = None, write: bool = False,
-          add: bool = False, purpose: str | None = None) -> AccessDecision:
+def _gate(*, actor: Actor, patient_id: int, action: str, part: ChartPart | frozenset[ChartPart] | None = None,
+          write: bool = False, add: bool = False, purpose: str | None = None) -> AccessDecision:
     """Ask the access module; a refusal is audited as denied (on its own: the request's work rolls
     back) and raised."""
     decision = access.decide(actor=actor, patient_id=patient_id, part=part, write=write, add=add, purpose=purpose)
@@ -240,20 +240,24 @@ def _version_count():
 
 
 @functools.cache
-def _summary_query():
-    """The summary's one query, built once (a page view pays only for running it): per entry its rank
-    among its kind's pinned or other entries, its rank among its kind's entries of the same status
-    (the trends' latest readings) and how many others its kind has; the entries the page needs."""
+def _summary_query(kinds: tuple[str, ...] | None = None):
+    """The summary's one query, built once per set of kinds (None: every kind; a page view pays only
+    for running it): per entry its rank among its kind's pinned or other entries, its rank among its
+    kind's entries of the same status (the trends' latest readings) and how many others its kind has;
+    the entries the page needs."""
     entries = ClinicalEntry.__table__.c
     pinned = _pinned(entries.kind, entries.status)
     newest_first = (entries.recorded_at.desc(), entries.id.desc())
+    of_patient = entries.patient_id == bindparam("patient_id")
+    if kinds is not None:
+        of_patient = and_(of_patient, entries.kind.in_(kinds))
     ranked = select(
         entries.id, pinned.label("pinned"),
         func.row_number().over(partition_by=(entries.kind, case((pinned, 1), else_=0)),
                                order_by=newest_first).label("rank"),
         func.row_number().over(partition_by=(entries.kind, entries.status), order_by=newest_first).label("status_rank"),
         func.count().over(partition_by=(entries.kind, case((pinned, 1), else_=0))).label("of"),
-    ).where(entries.patient_id == bindparam("patient_id")).subquery()
+    ).where(of_patient).subquery()
     is_reading = and_(ClinicalEntry.kind == EntryKind.VITALS.value, ClinicalEntry.status == EntryStatus.ACTIVE.value)
     return (select(ClinicalEntry, ranked.c.pinned, ranked.c.rank, ranked.c.status_rank, ranked.c.of)
             .join(ranked, ranked.c.id == ClinicalEntry.id)
@@ -268,16 +272,21 @@ def _entry_options():
     return (joinedload(ClinicalEntry.recorded_by), with_expression(ClinicalEntry.counted_versions, _version_count()))
 
 
-def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = None) -> ChartSummary:
+def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = None,
+                       parts: frozenset[ChartPart] | None = None) -> ChartSummary:
     """The chart page's read: audited as the chart read it is ("chart.read"), but decrypting only
-    what the page shows (see ChartSummary), in one query; versions are counted, not loaded."""
+    what the page shows (see ChartSummary), in one query; versions are counted, not loaded.
+    `parts`: only those parts of the chart (what a purpose may read, such as the video room's
+    summary), asked of the gate and read together; None, the whole chart."""
     patient = patient_get(patient_id)
-    decision = _gate(actor=actor, patient_id=patient_id, action="chart.read", purpose=purpose)
-    rows = db.session.execute(_summary_query(), {"patient_id": patient_id}).all()
+    decision = _gate(actor=actor, patient_id=patient_id, action="chart.read", part=parts, purpose=purpose)
+    kinds = list(EntryKind) if parts is None else [kind for kind in EntryKind if ChartPart.of(kind) in parts]
+    query = _summary_query(None if parts is None else tuple(sorted(kind.value for kind in kinds)))
+    rows = db.session.execute(query, {"patient_id": patient_id}).all()
     audit_access(actor=actor, patient_id=patient_id, action="chart.read", reason=decision.reason)
-    shown = {kind: [] for kind in EntryKind}
-    older = dict.fromkeys(EntryKind)
-    later = {kind: [] for kind in EntryKind}  # not pinned: shown after the pinned ones
+    shown = {kind: [] for kind in kinds}
+    older = dict.fromkeys(kinds)
+    later = {kind: [] for kind in kinds}  # not pinned: shown after the pinned ones
     trend_readings = []
     for entry, is_pinned, rank, status_rank, of in rows:
         kind = EntryKind(entry.kind)
@@ -289,8 +298,9 @@ def chart_summary_read(*, actor: Actor, patient_id: int, purpose: str | None = N
                 older[kind] = entry
         if kind == EntryKind.VITALS and entry.status == EntryStatus.ACTIVE.value and status_rank <= SERIES_LIMIT:
             trend_readings.append(entry)
-    return ChartSummary({kind: shown[kind] + later[kind] for kind in EntryKind}, older=older,
-                        trend_readings=trend_readings[::-1], history=patient.history, access=decision)
+    history = patient.history if parts is None or ChartPart.HISTORY in parts else None
+    return ChartSummary({kind: shown[kind] + later[kind] for kind in kinds}, older=older,
+                        trend_readings=trend_readings[::-1], history=history, access=decision)
 
 
 @dataclasses.dataclass

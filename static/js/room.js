@@ -151,6 +151,7 @@
     } else {
       show("room-waiting", !next.admitted);
     }
+    if (next.admitted) { document.body.dispatchEvent(new CustomEvent("room-admitted")); }  // the doctor's panel loads
     if (next.admitted && joined) { startCall(); }
     else if (!inCall) { say("call-status", ""); }
   }
@@ -460,10 +461,17 @@
     if (waiting) { list.removeChild(waiting); }
     delete pending[message.id];
     var item = line(message.id, (message.mine ? t.tYou : t.tOther) + " · " + message.at, message.text);
+    if (message.file) { chatFileLink(item, message.file); }
     item.dataset.seq = message.seq;
     if (message.mine) { item.className = "chat-mine"; }
     list.insertBefore(item, list.querySelector("[data-pending]"));
     after = Math.max(after, message.seq);
+  }
+  function chatFileLink(item, url) {  // a file shared in the chat: its text is the document's title
+    var link = document.createElement("a");
+    link.href = url; link.target = "_blank"; link.rel = "noopener"; link.className = "chat-file-link";
+    link.textContent = item.lastChild.textContent;
+    item.replaceChild(link, item.lastChild);
   }
   function refused(event) {
     var item = $("chat-messages").querySelector('[data-pending="' + event.id + '"]');

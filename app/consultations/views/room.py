@@ -19,6 +19,7 @@ from app.consultations import phone, services
 from app.consultations.access import Member
 from app.consultations.forms import ChatForm, PhoneMinutesForm
 from app.consultations.room_socket import room_socket_run
+from app.consultations.views._room_parts import room_parts
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form
@@ -33,7 +34,8 @@ _SEQ = re.compile(r"[0-9]{1,9}")
 
 
 def _page(room: services.Room, *, form: ChatForm | None = None, minutes_form: PhoneMinutesForm | None = None,
-          status: int = 200):
+          status: int = 200, **parts):
+    """The room; `parts`: the panel's note form or the file form shown again with their refusals."""
     actor = current_actor()
     messages = []
     if room.is_open:
@@ -44,7 +46,8 @@ def _page(room: services.Room, *, form: ChatForm | None = None, minutes_form: Ph
                        last_seq=messages[-1].seq if messages else 0,
                        state=services.room_state(room.consultation) if room.is_open else None,
                        phone_panel=phone.phone_panel(room.consultation, current_app.config) if room.is_open else None,
-                       minutes_form=minutes_form or PhoneMinutesForm(formdata=None))
+                       minutes_form=minutes_form or PhoneMinutesForm(formdata=None),
+                       **room_parts(actor=actor, room=room, **parts))
 
 
 def _doctors_room(token: str) -> services.Room:

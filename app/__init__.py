@@ -209,6 +209,7 @@ def register_templates(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from app.accounts.tasks import accounts_sweep
     from app.audit.tasks import audit_checkpoint_sweep
+    from app.consultations.tasks import recordings_purge_sweep
     from app.extensions import jobs
     from app.notifications.tasks import notifications_sweep
     from app.scheduling.tasks import reminders_sweep
@@ -217,6 +218,7 @@ def register_jobs(app: Flask) -> None:
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], accounts_sweep)
     jobs.every(app.config["REMINDER_SWEEP_SECONDS"], reminders_sweep)
     jobs.every(app.config["AUDIT_CHECKPOINT_SECONDS"], audit_checkpoint_sweep)
+    jobs.every(app.config["RECORDING_PURGE_SECONDS"], recordings_purge_sweep)
     if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return
     started = []

@@ -81,7 +81,8 @@ def _in_a_room_with(actor: Actor, patient_id: int) -> bool:
 
 def purpose_declare() -> None:
     """The records gate's "consultation" purpose (create_app): the doctor in the room reads the
-    summary a video visit needs (allergies first) and writes the visit's notes. Declared once per process."""
+    summary a video visit needs (allergies first), writes the visit's notes and keeps the pieces of
+    a recording both members agreed to (app/consultations/recordings.py). Declared once per process."""
     from app.records.access import PURPOSES, ChartPart, Purpose, purpose_register
 
     if PURPOSE in PURPOSES:
@@ -89,4 +90,4 @@ def purpose_declare() -> None:
     purpose_register(Purpose(name=PURPOSE, roles=frozenset({Role.DOCTOR.value}),
                              reads=frozenset({ChartPart.ALLERGY, ChartPart.PROBLEM, ChartPart.MEDICATION,
                                               ChartPart.VITALS, ChartPart.NOTE}),
-                             writes=frozenset({ChartPart.NOTE}), applies=_in_a_room_with))
+                             writes=frozenset({ChartPart.NOTE, ChartPart.RECORDING}), applies=_in_a_room_with))

@@ -177,6 +177,8 @@ def register_request_cycle(app: Flask) -> None:
 
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
+    from app.consultations.views.chart import bp as recordings_bp
+    from app.consultations.views.recording import bp as visit_recording_bp
     from app.consultations.views.room import bp as visit_bp
     from app.core.health import bp as health_bp
     from app.notifications.views.inbox import bp as inbox_bp
@@ -189,6 +191,8 @@ def register_portals(app: Flask) -> None:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(visit_bp)
+    app.register_blueprint(visit_recording_bp)
+    app.register_blueprint(recordings_bp)
     app.register_blueprint(rx_check_bp)
     for portal in all_portals():
         app.register_blueprint(portal)

@@ -20,6 +20,12 @@
   var localStream = null, audioContext = null, meterTimer = null, keepalive = null;
   var reconnectTimer = null;
   var pc = null, makingOffer = false, ignoreOffer = false, settingAnswer = false;
+  // For the room's other scripts (room-recording.js): the socket's events by type, and this side's camera and microphone.
+  var listeners = {};
+  window.MyAfyaRoom = {
+    on: function (type, listen) { (listeners[type] = listeners[type] || []).push(listen); },
+    localStream: function () { return localStream; }
+  };
 
   function $(id) { return document.getElementById(id); }
   function say(id, text) { var el = $(id); if (el) { el.textContent = text || ""; } }
@@ -111,6 +117,7 @@
       else if (event.type === "chat-refused") { refused(event); }
       else if (event.type === "signal") { onSignal(event.data || {}); }
       else if (event.type === "peer-quality") { onPeerQuality(event); }
+      (listeners[event.type] || []).forEach(function (listen) { listen(event); });
     };
     socket.onclose = function () {
       socket = null;

@@ -18,6 +18,7 @@ from flask_login import current_user
 from app.consultations import services
 from app.consultations.access import Member
 from app.consultations.forms import ChatForm
+from app.consultations.recordings import recording_state
 from app.consultations.room_socket import room_socket_run
 from app.core.errors import DomainError, NotFound
 from app.core.forms import refusal_beside
@@ -40,7 +41,8 @@ def _page(room: services.Room, *, form: ChatForm | None = None, status: int = 20
     form.client_id.data = secrets.token_urlsafe(16)
     return render_form("consultations/room.html", status=status, room=room, messages=messages, form=form,
                        last_seq=messages[-1].seq if messages else 0,
-                       state=services.room_state(room.consultation) if room.is_open else None)
+                       state=services.room_state(room.consultation) if room.is_open else None,
+                       recording=recording_state(room.consultation.id) if room.is_open else None)
 
 
 @bp.route("/visit/<token>", endpoint="room")

@@ -160,6 +160,8 @@
   // For the tests: cut a piece now rather than in PIECE_MS, and what was sent.
   window.__roomRecording = {
     cut: function () { if (recorder && recorder.state === "recording") { recorder.requestData(); } },
-    state: function () { return { recording: !!recorder, id: recordingId, sent: counts.sent, refused: counts.refused, queued: queue.length }; }
+    state: function () {
+      return { recording: !!recorder, id: recordingId, asked: state && state.id, sent: counts.sent, refused: counts.refused, queued: queue.length };
+    }
   };
 })();

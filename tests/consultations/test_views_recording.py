@@ -162,3 +162,6 @@ def test_the_chart_lists_and_plays_the_recording_for_those_the_gate_lets(app, vi
         plays = db.session.execute(select(AuditEvent.actor_user_id).where(AuditEvent.action == "recording.play")
                                    .order_by(AuditEvent.seq)).scalars().all()
         assert plays == [visit.doctor.id, visit.patient_user.id]
+    # The patient reads, in words, who recorded and who played their visit.
+    who_looked = patient.get("/patient/record/access").get_data(as_text=True)
+    assert "Played a video visit recording" in who_looked and "Recorded part of a video visit" in who_looked

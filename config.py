@@ -129,6 +129,13 @@ def from_environment() -> dict:
         "REALTIME_MAX_MESSAGE_BYTES": _int("REALTIME_MAX_MESSAGE_BYTES", 64 * 1024),
         "REALTIME_MESSAGES_PER_SECOND": _int("REALTIME_MESSAGES_PER_SECOND", 5),
         "REALTIME_MESSAGE_BURST": _int("REALTIME_MESSAGE_BURST", 20),
+        # Video visit recordings (app/consultations/recordings.py): the browser uploads a piece every
+        # few seconds, each up to RECORDING_CHUNK_MAX_BYTES (5 s of a 250 kbps call is about 160 KB);
+        # a recording is deleted RECORDING_RETENTION_DAYS after it was made, by a sweep run every
+        # RECORDING_PURGE_SECONDS.
+        "RECORDING_CHUNK_MAX_BYTES": _int("RECORDING_CHUNK_MAX_BYTES", 4 * 1024 * 1024),
+        "RECORDING_RETENTION_DAYS": _int("RECORDING_RETENTION_DAYS", 30),
+        "RECORDING_PURGE_SECONDS": _int("RECORDING_PURGE_SECONDS", 3600),
     }
 
 

@@ -177,6 +177,8 @@ def register_request_cycle(app: Flask) -> None:
 
 def register_portals(app: Flask) -> None:
     from app.accounts.views.public import bp as accounts_bp
+    from app.consultations.views.chart import bp as recordings_bp
+    from app.consultations.views.recording import bp as visit_recording_bp
     from app.consultations.views.room import bp as visit_bp
     from app.consultations.views.room_panel import bp as visit_panel_bp
     from app.consultations.views.twilio import bp as visit_twilio_bp
@@ -193,6 +195,8 @@ def register_portals(app: Flask) -> None:
     app.register_blueprint(visit_bp)
     app.register_blueprint(visit_twilio_bp)
     app.register_blueprint(visit_panel_bp)
+    app.register_blueprint(visit_recording_bp)
+    app.register_blueprint(recordings_bp)
     app.register_blueprint(rx_check_bp)
     for portal in all_portals():
         app.register_blueprint(portal)
@@ -213,6 +217,7 @@ def register_templates(app: Flask) -> None:
 def register_jobs(app: Flask) -> None:
     from app.accounts.tasks import accounts_sweep
     from app.audit.tasks import audit_checkpoint_sweep
+    from app.consultations.tasks import recordings_purge_sweep
     from app.extensions import jobs
     from app.notifications.tasks import notifications_sweep
     from app.scheduling.tasks import reminders_sweep
@@ -221,6 +226,7 @@ def register_jobs(app: Flask) -> None:
     jobs.every(app.config["OUTBOX_SWEEP_SECONDS"], accounts_sweep)
     jobs.every(app.config["REMINDER_SWEEP_SECONDS"], reminders_sweep)
     jobs.every(app.config["AUDIT_CHECKPOINT_SECONDS"], audit_checkpoint_sweep)
+    jobs.every(app.config["RECORDING_PURGE_SECONDS"], recordings_purge_sweep)
     if app.config.get("REDIS_URL") or app.config.get("TESTING"):
         return
     started = []

@@ -9,6 +9,7 @@ from app.accounts.models import (  # noqa: F401
 )
 from app.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from app.consultations.models import CallQualitySample, ChatMessage, Consultation, PhoneCall  # noqa: F401
+from app.consultations.recording_models import Recording, RecordingChunk  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.core.files import StoredFile  # noqa: F401
 from app.notifications.models import Notification  # noqa: F401

@@ -38,6 +38,13 @@ PHRASES = {
     "appointment.complete": _l("Completed a consultation"),
     "appointment.no_show": _l("Marked an appointment as missed"),
     "appointment.reason.read": _l("Read the reason for a visit"),
+    "recording.consent": _l("Agreed to record a video visit"),
+    "recording.refuse": _l("Refused to record a video visit"),
+    "recording.withdraw": _l("Stopped recording a video visit"),
+    "recording.write": _l("Recorded part of a video visit"),
+    "recording.list": _l("Looked at video visit recordings"),
+    "recording.play": _l("Played a video visit recording"),
+    "recording.purge": _l("Deleted a video visit recording at the end of its retention time"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

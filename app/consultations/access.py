@@ -88,11 +88,13 @@ def summary_parts():
 
 def purpose_declare() -> None:
     """The records gate's "consultation" purpose (create_app): the doctor in the room reads the
-    summary a video visit needs (allergies first), writes the visit's notes and adds the files they
-    share in the chat to the chart. Declared once per process."""
+    summary a video visit needs (allergies first), writes the visit's notes, adds the files they
+    share in the chat to the chart and keeps the pieces of a recording both members agreed to
+    (app/consultations/recordings.py). Declared once per process."""
     from app.records.access import PURPOSES, ChartPart, Purpose, purpose_register
 
     if PURPOSE in PURPOSES:
         return
     purpose_register(Purpose(name=PURPOSE, roles=frozenset({Role.DOCTOR.value}), reads=summary_parts(),
-                             writes=frozenset({ChartPart.NOTE, ChartPart.DOCUMENT}), applies=_in_a_room_with))
+                             writes=frozenset({ChartPart.NOTE, ChartPart.DOCUMENT, ChartPart.RECORDING}),
+                             applies=_in_a_room_with))

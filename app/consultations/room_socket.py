@@ -12,7 +12,7 @@ import time
 from flask import current_app
 from flask_babel import gettext as _
 
-from app.consultations import chat_files, ice, services, signals
+from app.consultations import chat_files, ice, recordings, services, signals
 from app.consultations.access import Member
 from app.consultations.channels import room_channel
 from app.consultations.models import ChatMessage
@@ -71,6 +71,7 @@ class RoomSocket:
                     self._in_db(lambda: services.patient_waiting_set(actor=self.actor, consultation_id=self.consultation_id,
                                                                      waiting=True))
                 self._send_state()
+                self._send_recording()
                 self._send_chat()
                 for arrival in self.socket.arrivals():
                     if isinstance(arrival, ClientMessage):
@@ -110,6 +111,13 @@ class RoomSocket:
         if state["over"]:
             self.socket.close(POLICY_VIOLATION, "visit over")
 
+    def _send_recording(self) -> None:
+        """Whether the visit is being recorded and who agreed so far (both members' indicators)."""
+        def read():
+            services.consultation_for(self.actor, self.consultation_id)  # still one of its members
+            return recordings.recording_state(self.consultation_id)
+        self.socket.send({"type": "recording", **self._in_db(read)})
+
     def _send_chat(self) -> None:
         def read():
             messages = services.chat_read(actor=self.actor, consultation_id=self.consultation_id, after_seq=self.cursor)
@@ -130,6 +138,8 @@ class RoomSocket:
         elif kind == "chat":
             if int(event.get("seq", 0)) > self.cursor:
                 self._send_chat()
+        elif kind == "recording":
+            self._send_recording()
         elif kind in ("state", "resync"):
             self._send_state()
             if kind == "resync":

@@ -76,6 +76,7 @@ class ChartPart(str, enum.Enum):
     NOTE = "note"
     DOCUMENT = "document"
     HISTORY = "history"
+    RECORDING = "recording"  # a video visit's recording (kept by consultations, read through this gate)
 
     @classmethod
     def of(cls, kind: EntryKind) -> ChartPart:

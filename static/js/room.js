@@ -25,6 +25,12 @@
   // tracks and the other side would see nothing. Signals are handled in order, each once the devices are open.
   var devicesReady = Promise.resolve(), signalQueue = Promise.resolve();
   var pc = null, makingOffer = false, ignoreOffer = false, settingAnswer = false;
+  // For the room's other scripts (room-recording.js): the socket's events by type, and this side's camera and microphone.
+  var listeners = {};
+  window.MyAfyaRoom = {
+    on: function (type, listen) { (listeners[type] = listeners[type] || []).push(listen); },
+    localStream: function () { return localStream; }
+  };
 
   var trail = [];  // the last signalling steps, for window.__roomTrail (tests, support)
   function note(what) { trail.push(Math.round(performance.now()) + " " + what); if (trail.length > 80) { trail.shift(); } }
@@ -123,6 +129,7 @@
       else if (event.type === "chat-refused") { refused(event); }
       else if (event.type === "signal") { note("in " + described(event.data || {})); queueSignal(event.data || {}); }
       else if (event.type === "peer-quality") { onPeerQuality(event); }
+      (listeners[event.type] || []).forEach(function (listen) { listen(event); });
     };
     socket.onclose = function () {
       socket = null;

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.browser.conftest import sign_in
-from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, media_chromium, window  # noqa: F401
+from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, both_playing, media_chromium, window  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,7 @@ def test_the_doctor_ends_the_visit_and_the_patients_page_says_it_is_over(app, li
     expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
     doctor_page.get_by_role("button", name="Open the room").click()
     doctor_page.get_by_role("button", name="Let the patient in").click()
-    patient.wait_for_function(PLAYING, timeout=20_000)
-    doctor_page.wait_for_function(PLAYING, timeout=20_000)
+    both_playing(patient, doctor_page)
     expect(doctor_page.locator("#phone-offer")).to_be_hidden()  # connected: no phone offered
 
     # "End the visit": a dialog first; "Keep talking" keeps the call.

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, media_chromium, window  # noqa: F401
+from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, both_playing, media_chromium, window  # noqa: F401
 from tests.files_support import PDF
 
 pytestmark = pytest.mark.browser
@@ -42,8 +42,7 @@ def test_in_a_call_the_doctor_sees_allergies_saves_a_note_and_shares_a_pdf(app, 
     expect(doctor_page.locator("#allergy-banner")).to_have_count(0)
     doctor_page.get_by_role("button", name="Open the room").click()
     doctor_page.get_by_role("button", name="Let the patient in").click()
-    doctor_page.wait_for_function(PLAYING, timeout=20_000)
-    patient.wait_for_function(PLAYING, timeout=20_000)
+    both_playing(patient, doctor_page)
 
     # The panel loads itself once the patient is in: the allergy first, beside the video.
     banner = doctor_page.locator("#doctor-panel #allergy-banner")

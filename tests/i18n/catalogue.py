@@ -34,7 +34,7 @@ PATIENT_MODULES = (
     "app/scheduling/views/patient.py", "app/audit/actions.py", "app/records/audit_names.py",
     "app/consultations/services.py", "app/consultations/forms.py", "app/consultations/access.py",
     "app/consultations/views/room.py", "app/consultations/room_socket.py", "app/consultations/chat_files.py",
-    "app/consultations/views/room_panel.py",
+    "app/consultations/views/room_panel.py", "app/consultations/recordings.py",
     "app/prescriptions/models.py", "app/prescriptions/notices.py",
 )
 

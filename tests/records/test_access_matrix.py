@@ -118,6 +118,11 @@ def _attempts() -> list[Attempt]:
     found.append(Attempt("document.open", ChartPart.DOCUMENT, False,
                          lambda actor, pid, ids: documents.document_open(actor=actor, patient_id=pid,
                                                                          entry_id=ids[EntryKind.DOCUMENT])))
+    # a part another domain keeps (a visit's recording): written through the gate's clinical_access
+    found.append(Attempt("recording.write", ChartPart.RECORDING, True,
+                         lambda actor, pid, ids: services.clinical_access(actor=actor, patient_id=pid, write=True,
+                                                                          part=ChartPart.RECORDING,
+                                                                          action="recording.write")))
     found.append(Attempt("history.update", ChartPart.HISTORY, True,
                          lambda actor, pid, ids: services.history_update(actor=actor, patient_id=pid,
                                                                          history="Appendectomy 2004")))

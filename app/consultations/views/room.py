@@ -18,6 +18,7 @@ from flask_login import current_user
 from app.consultations import phone, services
 from app.consultations.access import Member
 from app.consultations.forms import ChatForm, PhoneMinutesForm
+from app.consultations.recordings import recording_state
 from app.consultations.room_socket import room_socket_run
 from app.consultations.views._room_parts import room_parts
 from app.core.errors import DomainError, NotFound
@@ -47,6 +48,7 @@ def _page(room: services.Room, *, form: ChatForm | None = None, minutes_form: Ph
                        state=services.room_state(room.consultation) if room.is_open else None,
                        phone_panel=phone.phone_panel(room.consultation, current_app.config) if room.is_open else None,
                        minutes_form=minutes_form or PhoneMinutesForm(formdata=None),
+                       recording=recording_state(room.consultation.id) if room.is_open else None,
                        **room_parts(actor=actor, room=room, **parts))
 
 

@@ -70,11 +70,23 @@ class PhoneCall(Base):
     placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(16))  # Twilio's CallStatus: queued, ringing, completed, busy...
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)  # the doctor's leg, from their answer
+    # The patient's leg (<Dial>'s action: DialCallStatus, DialCallDuration); None until Twilio says.
+    # The visit was held by phone only if the patient answered: its length is this leg's.
+    patient_status: Mapped[str | None] = mapped_column(String(16))
+    patient_seconds: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def is_over(self) -> bool:
         return self.ended_at is not None
+
+    @property
+    def outcome(self) -> str:
+        """What the doctor's page says of it: Twilio's CallStatus, or "patient-unreached" when the doctor
+        answered but the patient's phone did not (busy, no answer, failed)."""
+        if self.patient_status not in (None, "completed", "not-dialled"):
+            return "patient-unreached"
+        return self.status
 
 
 class ChatMessage(Base):

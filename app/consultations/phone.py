@@ -182,29 +182,65 @@ def bridge_for(*, consultation_id: int, call_sid: str) -> str | None:
     return db.session.execute(select(Patient.phone).where(Patient.id == consultation.appointment.patient_id)).scalar()
 
 
+def _seconds(value) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _the_call(consultation: Consultation, call_sid: str) -> PhoneCall | None:
+    return db.session.execute(select(PhoneCall).where(PhoneCall.call_sid == call_sid,
+                                                      PhoneCall.consultation_id == consultation.id)
+                              .with_for_update()).scalar_one_or_none()
+
+
+def _held_by_phone_if_known(consultation: Consultation, call: PhoneCall) -> None:
+    """Once both reports are in (the doctor's call over, the patient's leg told), whichever came second:
+    the visit ends by phone for as long as the patient was on the line; if the patient never answered,
+    the visit goes on and the doctor's page says how the call ended."""
+    if call.ended_at is None or call.patient_status is None:
+        return
+    going_on = consultation.ended_at is None and consultation.appointment.is_active
+    if going_on and call.patient_status == "completed" and call.patient_seconds:
+        services.visit_close(actor=TWILIO_ACTOR, consultation=consultation, held=VisitHeld.PHONE,
+                             duration_seconds=call.patient_seconds)
+    else:
+        services.publish_room_state(consultation)
+
+
 def phone_call_status(*, consultation_id: int, call_sid: str, status: str, duration) -> PhoneCall | None:
-    """Twilio says how a call ended. Completed: the visit ends by phone with the call's duration
-    (counted from the doctor's answer); busy, no answer, failed: the call is over, the visit goes on and
-    the doctor's page says so. Only the first report of a call counts (Twilio retries)."""
+    """Twilio says how the doctor's call ended (its duration counts from the doctor's answer). Busy, no
+    answer, failed: the call is over, the visit goes on and the doctor's page says so; a completed call
+    ends the visit by phone once the patient's leg is known too. Only the first report counts (Twilio
+    retries)."""
     consultation = _consultation_locked(consultation_id)
     if consultation is None:
         return None
-    call = db.session.execute(select(PhoneCall).where(PhoneCall.call_sid == call_sid,
-                                                      PhoneCall.consultation_id == consultation.id)
-                              .with_for_update()).scalar_one_or_none()
+    call = _the_call(consultation, call_sid)
     if call is None or call.ended_at is not None or status not in CALL_OVER:
         return call
-    try:
-        seconds = max(0, int(duration or 0))
-    except (TypeError, ValueError):
-        seconds = 0
-    call.status, call.ended_at, call.duration_seconds = status, clock.now(), seconds
+    call.status, call.ended_at, call.duration_seconds = status, clock.now(), _seconds(duration)
+    if status != "completed" and call.patient_status is None:
+        call.patient_status = "not-dialled"  # the doctor never answered: no leg to the patient will report
     db.session.flush()
-    if status == "completed" and seconds > 0 and consultation.ended_at is None and consultation.appointment.is_active:
-        services.visit_close(actor=TWILIO_ACTOR, consultation=consultation, held=VisitHeld.PHONE,
-                             duration_seconds=seconds)
-    else:
-        services.publish_room_state(consultation)
+    _held_by_phone_if_known(consultation, call)
+    return call
+
+
+def patient_leg_ended(*, consultation_id: int, call_sid: str, status: str, duration) -> PhoneCall | None:
+    """Twilio says how the patient's leg of the doctor's call `call_sid` went (<Dial>'s action):
+    answered and for how long, or busy / no answer / failed. Only the first report counts."""
+    consultation = _consultation_locked(consultation_id)
+    if consultation is None:
+        return None
+    call = _the_call(consultation, call_sid)
+    if call is None or call.patient_status is not None:
+        return call
+    call.patient_status = (status or "failed")[:16]
+    call.patient_seconds = _seconds(duration) if call.patient_status == "completed" else 0
+    db.session.flush()
+    _held_by_phone_if_known(consultation, call)
     return call
 
 

@@ -177,8 +177,9 @@ def room_state(consultation: Consultation) -> dict:
     """What both pages show of the room; `call`: the status of the last Twilio call, once by phone."""
     call = None
     if consultation.phone_since is not None:
-        call = db.session.execute(select(PhoneCall.status).where(PhoneCall.consultation_id == consultation.id)
+        last = db.session.execute(select(PhoneCall).where(PhoneCall.consultation_id == consultation.id)
                                   .order_by(PhoneCall.id.desc()).limit(1)).scalar()
+        call = last.outcome if last else None
     return {"waiting": consultation.is_waiting, "admitted": consultation.admitted_at is not None,
             "over": not consultation.appointment.is_active, "phone": consultation.phone_since is not None,
             "call": call}

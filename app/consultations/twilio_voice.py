@@ -42,17 +42,29 @@ def call_create(settings: VoiceSettings, *, to: str, url: str, status_callback: 
     return call.sid
 
 
-def bridge_twiml(*, patient_phone: str | None, from_number: str, goodbye: str) -> str:
-    """What Twilio does once the doctor answers: ring the patient and join the two. With no visit to
-    bridge (over, or no number), say so and hang up."""
+def bridge_twiml(*, patient_phone: str | None, from_number: str, goodbye: str, dialed_url: str) -> str:
+    """What Twilio does once the doctor answers: ring the patient and join the two; when the patient's
+    leg ends Twilio posts how it went (answered? for how long?) to `dialed_url`. With no visit to bridge
+    (over, or no number), say so and hang up."""
     from twilio.twiml.voice_response import VoiceResponse
 
     response = VoiceResponse()
     if patient_phone:
-        response.dial(patient_phone, caller_id=from_number)
+        response.dial(patient_phone, caller_id=from_number, action=dialed_url, method="POST")
     else:
         response.say(goodbye)
         response.hangup()
+    return str(response)
+
+
+def said_then_hang_up(text: str | None) -> str:
+    """The end of the doctor's call after the patient's leg: a sentence if there is one, then goodbye."""
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    if text:
+        response.say(text)
+    response.hangup()
     return str(response)
 
 

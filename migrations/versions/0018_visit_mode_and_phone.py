@@ -31,6 +31,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('ended_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('duration_seconds', sa.Integer(), nullable=True),
+    sa.Column('patient_status', sa.String(length=16), nullable=True),
+    sa.Column('patient_seconds', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['consultation_id'], ['consultations.id'], name=op.f('fk_consultation_phone_calls_consultation_id_consultations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['placed_by_id'], ['users.id'], name=op.f('fk_consultation_phone_calls_placed_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consultation_phone_calls')),

@@ -178,7 +178,8 @@ def test_the_answered_call_bridges_the_patient_and_forgeries_get_403(app, visit,
     answer = client.post(path, data=params, headers=signed(url, params))
     assert answer.status_code == 200 and answer.mimetype == "text/xml"
     twiml = answer.get_data(as_text=True)
-    assert f'<Dial callerId="{FROM}">{PATIENT_PHONE}</Dial>' in twiml
+    dialed = f"http://localhost/twilio/visit/{consultation_id}/dialed"
+    assert f'<Dial action="{dialed}" callerId="{FROM}" method="POST">{PATIENT_PHONE}</Dial>' in twiml
     # Unsigned, signed with another token, or a signature over other fields: refused, nothing told.
     assert client.post(path, data=params).status_code == 403
     assert client.post(path, data=params, headers=signed(url, params, "another-token")).status_code == 403
@@ -189,29 +190,61 @@ def test_the_answered_call_bridges_the_patient_and_forgeries_get_403(app, visit,
     assert PATIENT_PHONE not in stray and "<Hangup" in stray
 
 
-def test_the_status_callback_ends_the_visit_once(app, visit, phones, twilio):
+def twilio_posts(client, consultation_id: int, hook: str, params: dict):
+    path = f"/twilio/visit/{consultation_id}/{hook}"
+    return client.post(path, data=params, headers=signed("http://localhost" + path, params))
+
+
+def patient_leg(status: str, seconds: int) -> dict:
+    return {"CallSid": CALL_SID, "AccountSid": SID, "CallStatus": "in-progress", "DialCallStatus": status,
+            "DialCallSid": "CA" + "5" * 32, "DialCallDuration": str(seconds)}
+
+
+@pytest.mark.parametrize("patient_first", [True, False], ids=["patient's leg first", "doctor's call first"])
+def test_the_callbacks_end_the_visit_once_for_as_long_as_the_patient_was_on_the_line(app, visit, phones, twilio,
+                                                                                     patient_first):
     consultation_id = admitted(app, visit)
     continue_by_phone(app, visit, consultation_id)
     client, path = app.test_client(), f"/twilio/visit/{consultation_id}/status"
-    url = "http://localhost" + path
     forged = {"CallSid": CALL_SID, "CallStatus": "completed", "CallDuration": "9999"}
     assert client.post(path, data=forged, headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}).status_code == 403
     clock.advance(dt.timedelta(minutes=11))
+    # The doctor's leg is the longer: it began when the doctor answered, before the patient's phone rang.
     params = {"CallSid": CALL_SID, "AccountSid": SID, "CallStatus": "completed", "CallDuration": "612"}
-    for _retry in range(3):  # Twilio retries a callback it thinks was lost
-        assert client.post(path, data=params, headers=signed(url, params)).status_code == 204
-        clock.advance(dt.timedelta(minutes=1))
+    hooks = [("dialed", patient_leg("completed", 590)), ("status", params)]
+    for hook, posted in (hooks if patient_first else hooks[::-1]):
+        for _retry in range(3):  # Twilio retries a callback it thinks was lost
+            answer = twilio_posts(client, consultation_id, hook, posted)
+            assert answer.status_code == (200 if hook == "dialed" else 204)
+            clock.advance(dt.timedelta(minutes=1))
     with app.app_context():
         consultation = db.session.get(Consultation, consultation_id)
-        assert (consultation.mode, consultation.duration_seconds) == ("phone", 612)
+        assert (consultation.mode, consultation.duration_seconds) == ("phone", 590)
         call = db.session.execute(select(PhoneCall)).scalar_one()
-        assert (call.status, call.duration_seconds) == ("completed", 612)
+        assert (call.status, call.duration_seconds, call.patient_seconds) == ("completed", 612, 590)
         assert db.session.get(Appointment, visit.appointment_id).status == "completed"
         ends = db.session.execute(select(AuditEvent).where(AuditEvent.action == "consultation.end.phone")).scalars().all()
         assert len(ends) == 1 and ends[0].actor_user_id is None
         completes = db.session.execute(select(func.count()).select_from(AuditEvent)
                                        .where(AuditEvent.action == "appointment.complete")).scalar()
         assert completes == 1
+
+
+def test_a_patient_who_never_answers_leaves_the_visit_going(app, visit, phones, twilio):
+    consultation_id = admitted(app, visit)
+    continue_by_phone(app, visit, consultation_id)
+    client = app.test_client()
+    goodbye = twilio_posts(client, consultation_id, "dialed", patient_leg("no-answer", 0)).get_data(as_text=True)
+    assert "The patient did not answer" in goodbye and "<Hangup" in goodbye
+    params = {"CallSid": CALL_SID, "AccountSid": SID, "CallStatus": "completed", "CallDuration": "41"}
+    assert twilio_posts(client, consultation_id, "status", params).status_code == 204
+    with app.app_context():
+        consultation = db.session.get(Consultation, consultation_id)
+        assert consultation.ended_at is None and consultation.mode is None
+        assert services.room_state(consultation)["call"] == "patient-unreached"
+        assert db.session.get(Appointment, visit.appointment_id).status != "completed"
+    page = signed_in_as(app, visit.doctor).get(f"/visit/{visit.token}").get_data(as_text=True)
+    assert "The patient did not answer the phone. Try again or call them yourself." in page
 
 
 def test_a_busy_call_leaves_the_visit_going_and_the_doctor_may_ring_again(app, visit, phones, twilio):

@@ -4,11 +4,12 @@ an unsigned or forged one gets a 403 and changes nothing. No CSRF token: Twilio 
 signature is the proof instead.
 
 - /twilio/visit/<id>/bridge: the doctor answered; TwiML that dials the patient.
+- /twilio/visit/<id>/dialed: the patient's leg ended (answered and for how long, or not at all).
 - /twilio/visit/<id>/status: the call ended (its status, its duration): recorded once per CallSid.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -48,8 +49,24 @@ def bridge(consultation_id: int):
     patient_phone = phone.bridge_for(consultation_id=consultation_id, call_sid=_call_sid())
     with force_locale("en"):  # the doctor hears it; Twilio's voices read English
         goodbye = _("This video visit is no longer waiting for a phone call. Goodbye.")
-    twiml = twilio_voice.bridge_twiml(patient_phone=patient_phone, from_number=settings.from_number, goodbye=goodbye)
+    dialed_url = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("visit_twilio.dialed",
+                                                                              consultation_id=consultation_id)
+    twiml = twilio_voice.bridge_twiml(patient_phone=patient_phone, from_number=settings.from_number, goodbye=goodbye,
+                                      dialed_url=dialed_url)
     return Response(twiml, mimetype="text/xml")
+
+
+@bp.route("/twilio/visit/<int:consultation_id>/dialed", methods=["POST"])
+@public
+@csrf.exempt
+def dialed(consultation_id: int):
+    _signed_by_twilio()
+    status = request.form.get("DialCallStatus", "")[:16]
+    phone.patient_leg_ended(consultation_id=consultation_id, call_sid=_call_sid(), status=status,
+                            duration=request.form.get("DialCallDuration"))
+    with force_locale("en"):
+        text = None if status == "completed" else _("The patient did not answer. Goodbye.")
+    return Response(twilio_voice.said_then_hang_up(text), mimetype="text/xml")
 
 
 @bp.route("/twilio/visit/<int:consultation_id>/status", methods=["POST"])

@@ -101,7 +101,7 @@ class RoomSocket:
         finally:
             db.session.remove()
 
-    def _send_state(self) -> None:
+    def _send_state(self) -> dict:
         def read():
             consultation, _member = services.consultation_for(self.actor, self.consultation_id)
             return services.room_state(consultation)
@@ -110,6 +110,14 @@ class RoomSocket:
         self.socket.send({"type": "state", **state})
         if state["over"]:
             self.socket.close(POLICY_VIOLATION, "visit over")
+        return state
+
+    def _still_waiting(self, state: dict) -> None:
+        """Another of the patient's tabs (or phones) left the waiting room and said "not waiting": this
+        one is still here, so the doctor's day goes on saying "waiting online"."""
+        if self.member == Member.PATIENT and not (state["waiting"] or state["admitted"] or state["over"]):
+            self._in_db(lambda: services.patient_waiting_set(actor=self.actor, consultation_id=self.consultation_id,
+                                                             waiting=True))
 
     def _send_recording(self) -> None:
         """Whether the visit is being recorded and who agreed so far (both members' indicators)."""
@@ -141,7 +149,7 @@ class RoomSocket:
         elif kind == "recording":
             self._send_recording()
         elif kind in ("state", "resync"):
-            self._send_state()
+            self._still_waiting(self._send_state())
             if kind == "resync":
                 self._send_chat()
 

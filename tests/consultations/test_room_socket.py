@@ -171,3 +171,22 @@ def test_the_room_socket_end_to_end(app, two_servers, make_user, make_patient):
             patient_ws.receive(timeout=10)
     assert (int(closed.value.reason), closed.value.message) == (1008, "too many messages")
     doctor_ws.close()
+
+
+def test_closing_one_of_the_patients_two_tabs_keeps_them_waiting_online(app, two_servers, make_user, make_patient):
+    """The patient opened the waiting room on their phone and their laptop, then closed the laptop: the
+    doctor (on the other process) still sees "waiting"; once the last tab goes, not."""
+    patient_server, doctor_server = two_servers
+    doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
+    token = _video_visit(app, doctor.id, make_patient(user_id=patient_user.id).id, in_minutes=5)
+    path = f"/ws/room/{token}"
+    patient_session = sign_in(patient_server, patient_user.email)
+    phone_tab, laptop_tab = connect(patient_server, path, patient_session), connect(patient_server, path, patient_session)
+    assert state_with(phone_tab, waiting=True) and state_with(laptop_tab, waiting=True)
+    doctor_ws = connect(doctor_server, path, sign_in(doctor_server, doctor.email))
+    assert state_with(doctor_ws, waiting=True)
+    laptop_tab.close()
+    assert state_with(doctor_ws, waiting=False)  # the closing tab said so first ...
+    assert state_with(doctor_ws, waiting=True)   # ... and the phone, still there, says it is waiting
+    phone_tab.close()
+    assert state_with(doctor_ws, waiting=False)

@@ -147,3 +147,8 @@ TAG = re.compile(r"<[^>]+>")
 
 def visible_text(html: str) -> str:
     return " ".join(TAG.sub(" ", html).split())
+
+
+def another_token(token: str) -> str:
+    """A token one character off `token`, never `token` itself (a trailing "x" would be, 1 time in 64)."""
+    return token[:-1] + ("y" if token.endswith("x") else "x")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+from tests.consultations.test_room_socket import two_servers  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -151,6 +152,25 @@ def test_a_camera_slow_to_open_still_reaches_the_other_side(app, live_server, wi
     doctor_page.goto(live_server(f"/visit/{token}"))
     expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
     assert doctor_page.evaluate("() => document.getElementById('self-view').srcObject") is None
+    doctor_page.get_by_role("button", name="Open the room").click()
+    doctor_page.get_by_role("button", name="Let the patient in").click()
+    both_playing(patient, doctor_page)
+
+
+def test_patient_and_doctor_on_two_server_processes_see_each_other(app, two_servers, window, make_user,
+                                                                     make_patient):
+    """Production's shape: the patient's page and socket on one gunicorn process, the doctor's on
+    another; the room's signals and state cross between them through Redis."""
+    patient_base, doctor_base = two_servers
+    doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
+    _, token = _video_visit(app, doctor.id, make_patient(user_id=patient_user.id).id)
+    patient, doctor_page = window(PHONE), window()
+    sign_in(patient, lambda path: patient_base + path, patient_user.email)
+    patient.goto(f"{patient_base}/visit/{token}")
+    patient.click("#join")
+    sign_in(doctor_page, lambda path: doctor_base + path, doctor.email)
+    doctor_page.goto(f"{doctor_base}/visit/{token}")
+    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
     doctor_page.get_by_role("button", name="Open the room").click()
     doctor_page.get_by_role("button", name="Let the patient in").click()
     both_playing(patient, doctor_page)

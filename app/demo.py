@@ -232,5 +232,8 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     seed_stock(site_id=pharmacy.id, received_by_id=staff["pharmacist@demo.test"].id)
     seed_prescriptions(doctor_id=doctor.id, patients=patients, site_id=pharmacy.id,
                        pharmacist_id=staff["pharmacist@demo.test"].id)
+    from app.labs.services import catalogue_ensure
+
+    catalogue_ensure()  # the migration seeds it; a demo on emptied tables needs it again
     db.session.commit()
     return True

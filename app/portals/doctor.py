@@ -24,6 +24,7 @@ def build():
                                prescriptions_url=url_for("doctor.prescriptions.prescriptions"),
                                prescriptions_waiting=prescriber_waiting_count(prescriber_id=current_user.id))
 
+    from app.labs.views.doctor import bp as labs_bp
     from app.prescriptions.views.doctor import bp as prescriptions_bp
     from app.records.views.doctor import bp as records_bp
     from app.scheduling.views.doctor import bp as scheduling_bp
@@ -31,4 +32,5 @@ def build():
     portal.register_blueprint(records_bp)
     portal.register_blueprint(scheduling_bp)
     portal.register_blueprint(prescriptions_bp)
+    portal.register_blueprint(labs_bp)
     return portal

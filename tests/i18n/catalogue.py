@@ -35,6 +35,7 @@ PATIENT_MODULES = (
     "app/consultations/services.py", "app/consultations/forms.py", "app/consultations/access.py",
     "app/consultations/views/room.py", "app/consultations/room_socket.py",
     "app/prescriptions/models.py", "app/prescriptions/notices.py",
+    "app/labs/models.py", "app/labs/notices.py",
 )
 
 

@@ -1,0 +1,77 @@
+"""What patients are told about their lab orders, in their language, and the live refresh of the
+lab's queue. Nothing clinical leaves by SMS: never a test's name (a test can reveal a diagnosis),
+only "a lab test", where to go and how to prepare."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.accounts.models import Site, User
+from app.core.db import on_commit
+from app.core.i18n import in_language
+from app.extensions import db, hub
+from app.labs.channels import lab_channel
+from app.labs.models import LabOrder
+from app.notifications.models import Channel
+from app.notifications.services import notification_queue
+from app.records.models import Patient
+
+
+def _where(site: Site) -> str:
+    return f"{site.name} ({site.address})" if site.address else site.name
+
+
+def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str]) -> None:
+    """In-app and SMS to the patient, once per order and event; `text(where)` is called inside the
+    patient's language."""
+    patient = db.session.get(Patient, order.patient_id)
+    user = db.session.get(User, patient.user_id) if patient.user_id else None
+    site = db.session.get(Site, order.site_id)
+    clinic = current_app.config["CLINIC_NAME"]
+    key = f"lab:{order.id}:{event}"
+    with in_language(user.language if user else None):
+        body = text(_where(site))
+        if user:
+            notification_queue(dedupe_key=f"{key}:in_app", channel=Channel.IN_APP, user_id=user.id, body=body)
+        phone = patient.phone or (user.phone if user else None)
+        if phone:
+            notification_queue(dedupe_key=f"{key}:sms", channel=Channel.SMS, user_id=user.id if user else None,
+                               to_address=phone, body=f"{clinic}: {body}"[:480])
+
+
+def order_placed(order: LabOrder, *, fasting_hours: int | None, bring_urine: bool) -> None:
+    def text(where: str) -> str:
+        parts = [_("Your doctor has asked for a lab test. Please go to %(lab)s.", lab=where)]
+        if fasting_hours:
+            parts.append(_("Do not eat or drink anything except water for %(hours)s hours before you go.",
+                           hours=fasting_hours))
+        if bring_urine:
+            parts.append(_("The lab will ask you for a urine sample."))
+        if order.urgency == "urgent":
+            parts.append(_("Please go today."))
+        return " ".join(parts)
+
+    _tell_patient(order, event="ordered", text=text)
+
+
+def new_sample_needed(order: LabOrder, *, number: int) -> None:
+    _tell_patient(order, event=f"resample{number}", text=lambda where: _(
+        "The lab needs a new sample for your test. Please go back to %(lab)s. We are sorry for the trouble.",
+        lab=where))
+
+
+def publish_after_commit(order: LabOrder) -> None:
+    """After commit, the lab's queue refreshes (and the patient's list, which listens on their own channel)."""
+    site_id, order_id = order.site_id, order.id
+    patient_user_id = db.session.execute(select(Patient.user_id).where(Patient.id == order.patient_id)).scalar()
+
+    def publish() -> None:
+        message = {"type": "lab_order", "id": order_id}
+        hub.publish(lab_channel(site_id), message)
+        if patient_user_id:
+            hub.publish(f"patient:{patient_user_id}", message)
+
+    on_commit(db.session, publish)

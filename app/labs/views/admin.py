@@ -1,0 +1,34 @@
+"""The administrator's lab catalogue: every test with its sample, preparation, price and target
+turnaround; edit a test (or stop doctors ordering it)."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from app.core.forms import refusal_beside
+from app.core.htmx import render_form
+from app.core.request_actor import current_actor
+from app.core.request_args import or_404
+from app.labs import queries, services
+from app.labs.forms import LabTestForm
+
+bp = Blueprint("lab_catalogue", __name__, url_prefix="/lab-tests")
+
+
+@bp.route("/")
+def tests():
+    return render_form("labs/admin/catalogue.html", tests=queries.tests_all())
+
+
+@bp.route("/<int:test_id>", methods=["GET", "POST"])
+def test_edit(test_id: int):
+    test = or_404(queries.test_get(test_id))
+    if request.method == "GET":
+        return render_form("labs/admin/test.html", test=test, form=LabTestForm.of(test))
+    form = LabTestForm()
+    if form.validate_on_submit():
+        with refusal_beside(form):
+            services.lab_test_update(actor=current_actor(), test_id=test.id, values=form.values())
+            flash(_("Test saved."), "success")
+            return redirect(url_for("admin.lab_catalogue.tests"), code=303)
+    return render_form("labs/admin/test.html", test=test, form=form, status=422)

@@ -1,0 +1,125 @@
+"""The technician's queue, built for a 768 px touch tablet: waiting for the sample → sample taken
+(a printable label) → received at the bench → being tested → completed; or the sample rejected with
+a reason, which asks for a new one. Live over the websocket; filter by urgency and state; type or
+scan a sample id to open its order. Only the orders sent to the technician's own lab."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.core.errors import AccessDenied, DomainError, NotFound
+from app.core.forms import refusal_beside, show_error
+from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
+from app.core.transactions import refused
+from app.labs import bench, queries, services
+from app.labs.forms import RejectForm, SampleFindForm
+from app.labs.models import LabOrderStatus, SampleType, Urgency
+from app.labs.status import OrderChanged
+
+bp = Blueprint("bench", __name__, url_prefix="/orders")
+
+
+def _site():
+    return services.lab_of(user_id=current_user.id)
+
+
+def _filters() -> dict:
+    status = request.args.get("status") or None
+    urgency = request.args.get("urgency") or None
+    return {"status": status if status in {s.value for s in LabOrderStatus} else None,
+            "urgency": urgency if urgency in {u.value for u in Urgency} else None}
+
+
+def queue_page(form=None, *, status=200):
+    """The portal's home: the queue (filtered) and the find-by-sample-id form."""
+    site = _site()
+    filters = _filters()
+    context = dict(site=site, queue=queries.lab_queue(site_id=site.id, **filters), filters=filters,
+                   statuses=list(LabOrderStatus), urgencies=list(Urgency),
+                   status_labels={s.value: s.label for s in LabOrderStatus},
+                   status_badges={s.value: s.badge for s in LabOrderStatus})
+    if is_htmx_fragment_request():  # the live refresh: the queue alone
+        return render_page_or_fragment("labs/lab/queue.html", "labs/lab/_queue.html", **context)
+    return render_page_or_fragment("labs/lab/queue.html", "labs/lab/_queue.html", status=status,
+                                   form=form or SampleFindForm(formdata=None), **context)
+
+
+@bp.route("/find", methods=["POST"])
+def find():
+    form = SampleFindForm()
+    if form.validate_on_submit():
+        with refusal_beside(form):
+            found = bench.sample_find(site_id=_site().id, code=form.code.data)
+            return redirect(url_for("lab.bench.order", order_id=found.id), code=303)
+    return queue_page(form, status=422)
+
+
+def _detail(order_id: int, reject_form=None, *, status=200):
+    site = _site()
+    order = bench.order_read(actor=current_actor(), site_id=site.id, order_id=order_id)
+    return render_form("labs/lab/order.html", site=site, order=order, patient=order.patient,
+                       reject_form=reject_form or RejectForm(formdata=None), status=status,
+                       sample_labels={s.value: s.label for s in SampleType})
+
+
+@bp.route("/<int:order_id>")
+def order(order_id: int):
+    return _detail(order_id)
+
+
+STEPS = {"collect": bench.sample_collect, "receive": bench.sample_receive, "start": bench.analysis_start,
+         "complete": bench.order_complete}
+
+
+@bp.route("/<int:order_id>/<any(collect, receive, start, complete):step>", methods=["POST"])
+def step(order_id: int, step: str):
+    url = url_for("lab.bench.order", order_id=order_id)
+    try:
+        STEPS[step](actor=current_actor(), site_id=_site().id, order_id=order_id)
+    except NotFound:
+        raise
+    except DomainError as error:
+        return refused(error.message, url)
+    flash({"collect": _("Sample taken: print its label and stick it on the tube."),
+           "receive": _("Sample received."), "start": _("Testing started."),
+           "complete": _("Order completed.")}[step], "success")
+    return redirect(url_for("lab.bench.label", order_id=order_id) if step == "collect" else url, code=303)
+
+
+@bp.route("/<int:order_id>/reject", methods=["POST"])
+def reject(order_id: int):
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            bench.sample_reject(actor=current_actor(), site_id=_site().id, order_id=order_id,
+                                reason=form.reason.data, note=form.note.data)
+        except (NotFound, AccessDenied):
+            raise
+        except OrderChanged as error:
+            return refused(error.message, url_for("lab.bench.order", order_id=order_id))
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Sample rejected; the patient is asked for a new one."), "success")
+            return redirect(url_for("lab.home"), code=303)
+    return _detail(order_id, form, status=422)
+
+
+@bp.route("/<int:order_id>/label")
+def label(order_id: int):
+    from app.labs.printing import sample_qr
+
+    site = _site()
+    order = bench.order_read(actor=current_actor(), site_id=site.id, order_id=order_id)
+    sample = order.sample
+    if sample is None:
+        return refused(_("This order has no sample to label yet."), url_for("lab.bench.order", order_id=order_id))
+    return render_template("labs/lab/label.html", order=order, patient=order.patient, sample=sample,
+                           qr=sample_qr(sample.code))
+
+
+def no_lab_page(error):
+    """A technician whose account no admin has assigned to a lab: say so, on every lab page."""
+    return render_template("labs/lab/no_lab.html", message=error.message)

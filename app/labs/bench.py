@@ -2,7 +2,7 @@
 sample id on the tube, read it (the order, the patient's name, date of birth and sex, the doctor's
 note: through the records gate with purpose "lab order", never the chart), and move it along the
 one state machine (models.LAB_FLOW): collect a sample (a new sample id for its label), receive it
-at the bench, start, complete; or reject the sample with a reason, which asks for a new one.
+at the bench, start testing (results.py enters and releases them, which completes it); or reject the sample with a reason, which asks for a new one.
 
 Two technicians moving the same order at once: the database decides (status.status_move), one
 wins, the other is told to look again."""
@@ -31,7 +31,7 @@ CODE_PREFIX = "S"
 CODE_LENGTH = 7
 
 
-def _at_lab(site_id: int, order_id: int) -> LabOrder:
+def order_at_lab(site_id: int, order_id: int) -> LabOrder:
     order = db.session.execute(select(LabOrder).where(LabOrder.id == order_id, LabOrder.site_id == site_id)
                                ).scalar_one_or_none()
     if order is None:
@@ -55,15 +55,15 @@ def sample_find(*, site_id: int, code: str) -> LabOrder:
     return order
 
 
-def _gate(actor: Actor, order: LabOrder, action: str, *, write: bool) -> None:
+def gate(actor: Actor, order: LabOrder, action: str, *, write: bool) -> None:
     records.clinical_access(actor=actor, patient_id=order.patient_id, part=ChartPart.LAB, action=action,
                             target=f"lab_order:{order.id}", write=write, purpose=LAB_ORDER)
 
 
 def order_read(*, actor: Actor, site_id: int, order_id: int) -> LabOrder:
     """The order as the technician sees it: audited, purpose "lab order"."""
-    order = _at_lab(site_id, order_id)
-    _gate(actor, order, "lab_order.read", write=False)
+    order = order_at_lab(site_id, order_id)
+    gate(actor, order, "lab_order.read", write=False)
     return order
 
 
@@ -75,12 +75,12 @@ def _new_code() -> str:
 
 
 def _step(actor: Actor, site_id: int, order_id: int, status: LabOrderStatus) -> LabOrder:
-    order = _at_lab(site_id, order_id)
+    order = order_at_lab(site_id, order_id)
     if not order.may_become(status):
         raise DomainError(_("This order is at \u201c%(status)s\u201d: it cannot become \u201c%(next)s\u201d.",
                             status=order.status_enum.label, next=status.label))
     status_move(order, status)
-    _gate(actor, order, f"lab_order.{status.value}", write=True)
+    gate(actor, order, f"lab_order.{status.value}", write=True)
     notices.publish_after_commit(order)
     return order
 
@@ -107,10 +107,6 @@ def analysis_start(*, actor: Actor, site_id: int, order_id: int) -> LabOrder:
     return _step(actor, site_id, order_id, S.IN_PROGRESS)
 
 
-def order_complete(*, actor: Actor, site_id: int, order_id: int) -> LabOrder:
-    return _step(actor, site_id, order_id, S.COMPLETED)
-
-
 def sample_reject(*, actor: Actor, site_id: int, order_id: int, reason: str, note: str | None = None) -> LabOrder:
     """The sample cannot be used (haemolysed, not enough, mislabelled ...): kept with why, and the
     patient is asked for a new one."""
@@ -121,7 +117,7 @@ def sample_reject(*, actor: Actor, site_id: int, order_id: int, reason: str, not
         raise DomainError(_("Use at most %(max)d characters.", max=NOTE_MAX), field="note")
     if reason == RejectReason.OTHER.value and note is None:
         raise DomainError(_("Say what was wrong with the sample."), field="note")
-    order = _at_lab(site_id, order_id)
+    order = order_at_lab(site_id, order_id)
     sample = order.sample
     order = _step(actor, site_id, order_id, S.REJECTED)
     if sample is not None:

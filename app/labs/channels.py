@@ -1,5 +1,6 @@
-"""The lab's live channel and who may listen, declared with the hub by create_app:
-"lab:<site id>", that lab's sample queue, for the technicians who work there."""
+"""The lab's live channels and who may listen, declared with the hub by create_app:
+- "lab:<site id>": that lab's sample queue, for the technicians who work there;
+- "results:<user id>": one doctor's lab results (a critical value, results released), for that doctor."""
 from __future__ import annotations
 
 from app.accounts.models import Role, StaffProfile
@@ -18,5 +19,14 @@ def _lab_listener(user, site_id: int) -> bool:
     return profile is not None and profile.site_id == site_id
 
 
+def results_channel(doctor_id: int) -> str:
+    return f"results:{doctor_id}"
+
+
+def _results_listener(user, doctor_id: int) -> bool:
+    return user.role == Role.DOCTOR.value and user.id == doctor_id
+
+
 def channels_register() -> None:
     channel_kind_register("lab", numbered=True, may_listen=_lab_listener)
+    channel_kind_register("results", numbered=True, may_listen=_results_listener)

@@ -84,3 +84,13 @@ class LabTestForm(FlaskForm):
         return TestInput(name=self.name.data, sample_type=self.sample_type.data, fasting_hours=self.fasting_hours.data,
                          preparation=self.preparation.data, price_cents=int((self.price.data * 100).to_integral_value()),
                          turnaround_minutes=self.turnaround_minutes.data, active=bool(self.active.data))
+
+
+class ResultsForm(FlaskForm):
+    """The results' comment (and, for an amendment, why); each analyte's value is its own field,
+    named by results.field_name, read from the request with the rest."""
+
+    comment = TextAreaField(_l("Comment for the doctor (optional)"), filters=[_strip], validators=[
+        Optional(), Length(max=500, message=_l("Use at most %(max)d characters."))])
+    reason = StringField(_l("Why they are amended (kept with the history)"), filters=[_strip], validators=[
+        Optional(), Length(max=300, message=_l("Use at most %(max)d characters."))])

@@ -193,6 +193,7 @@ class LabOrder(Base):
     doctor = relationship("User", foreign_keys=[doctor_id])
     site = relationship("Site")
     samples: Mapped[list[LabSample]] = relationship(order_by="LabSample.id", back_populates="order")
+    report: Mapped[LabReport | None] = relationship(back_populates="order", uselist=False)
 
     __table_args__ = (
         Index("ix_lab_orders_site_status", "site_id", "status", "ordered_at"),
@@ -239,3 +240,104 @@ class LabSample(Base):
     @property
     def reject_reason_enum(self) -> RejectReason | None:
         return RejectReason(self.reject_reason) if self.reject_reason else None
+
+
+class ReportStatus(str, enum.Enum):
+    ENTERED = "entered"      # typed at the bench, not yet out of the lab
+    VERIFIED = "verified"    # checked by a second technician
+    RELEASED = "released"    # to the doctor and the patient
+
+    @property
+    def label(self) -> str:
+        return {"entered": _l("Entered, not released"), "verified": _l("Verified, not released"),
+                "released": _l("Released")}[self.value]
+
+
+class Flag(str, enum.Enum):
+    NORMAL = ""
+    LOW = "L"
+    HIGH = "H"
+    CRITICAL_LOW = "LL"
+    CRITICAL_HIGH = "HH"
+    ABNORMAL = "A"           # an abnormal answer of a choice (positive, reactive ...)
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self]
+
+    @property
+    def critical(self) -> bool:
+        return self in (Flag.CRITICAL_LOW, Flag.CRITICAL_HIGH)
+
+
+FLAG_LABELS = {Flag.NORMAL: _l("Normal"), Flag.LOW: _l("Low"), Flag.HIGH: _l("High"),
+               Flag.CRITICAL_LOW: _l("Critically low"), Flag.CRITICAL_HIGH: _l("Critically high"),
+               Flag.ABNORMAL: _l("Abnormal")}
+
+
+class LabReport(Base):
+    """An order's results: what was found for each analyte, flagged against the reference range for
+    the patient's sex and age, entered (and, when the clinic asks for it, verified by a second
+    technician) at the bench, then released. A released report changes only by an amendment with a
+    reason; every earlier version stays (LabReportVersion).
+
+    `results` (encrypted): {"<test code>.<analyte code>": {test, analyte, name, value, unit, flag,
+    low, high, loinc}} in the order the tests list them. The plain columns are who and when, and
+    whether a critical value was alerted (so the alert goes once, and the doctor's day finds it)."""
+
+    __tablename__ = "lab_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("lab_orders.id", ondelete="CASCADE"), unique=True)
+    results: Mapped[dict] = mapped_column(EncryptedJSON)
+    comment: Mapped[str | None] = mapped_column(EncryptedText)
+    status: Mapped[str] = mapped_column(String(10), default=ReportStatus.ENTERED.value)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    entered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    amended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    critical_alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[LabOrder] = relationship(back_populates="report")
+    entered_by = relationship("User", foreign_keys=[entered_by_id])
+    verified_by = relationship("User", foreign_keys=[verified_by_id])
+    versions: Mapped[list[LabReportVersion]] = relationship(order_by="LabReportVersion.number.desc()")
+
+    __table_args__ = (Index("ix_lab_reports_review", "released_at", "reviewed_at"),)
+
+    @property
+    def status_enum(self) -> ReportStatus:
+        return ReportStatus(self.status)
+
+    @property
+    def released(self) -> bool:
+        return self.status == ReportStatus.RELEASED.value
+
+    @property
+    def critical(self) -> bool:
+        return any(Flag(r.get("flag") or "").critical for r in self.results.values())
+
+
+class LabReportVersion(Base):
+    """A report as it stood before an amendment, who changed it and why. Only ever added."""
+
+    __tablename__ = "lab_report_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("lab_reports.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    results: Mapped[dict] = mapped_column(EncryptedJSON)
+    comment: Mapped[str | None] = mapped_column(EncryptedText)
+    reason: Mapped[str] = mapped_column(EncryptedText)  # why it was amended (the next version's reason)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    changed_by = relationship("User")
+
+    __table_args__ = (UniqueConstraint("report_id", "number", name="uq_lab_report_versions_number"),)

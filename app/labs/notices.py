@@ -13,7 +13,7 @@ from app.accounts.models import Site, User
 from app.core.db import on_commit
 from app.core.i18n import in_language
 from app.extensions import db, hub
-from app.labs.channels import lab_channel
+from app.labs.channels import lab_channel, results_channel
 from app.labs.models import LabOrder
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue
@@ -24,9 +24,10 @@ def _where(site: Site) -> str:
     return f"{site.name} ({site.address})" if site.address else site.name
 
 
-def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str]) -> None:
-    """In-app and SMS to the patient, once per order and event; `text(where)` is called inside the
-    patient's language."""
+def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str],
+                  subject: Callable[[], str] | None = None) -> None:
+    """In-app and SMS to the patient (and email, given a `subject`), once per order and event;
+    `text(where)` and `subject()` are called inside the patient's language."""
     patient = db.session.get(Patient, order.patient_id)
     user = db.session.get(User, patient.user_id) if patient.user_id else None
     site = db.session.get(Site, order.site_id)
@@ -36,6 +37,10 @@ def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str]) ->
         body = text(_where(site))
         if user:
             notification_queue(dedupe_key=f"{key}:in_app", channel=Channel.IN_APP, user_id=user.id, body=body)
+        if user and subject is not None:
+            notification_queue(dedupe_key=f"{key}:email", channel=Channel.EMAIL, user_id=user.id,
+                               to_address=user.email, subject=subject(),
+                               body=_("Hello %(name)s,", name=patient.given_name) + f"\n\n{body}\n\n{clinic}")
         phone = patient.phone or (user.phone if user else None)
         if phone:
             notification_queue(dedupe_key=f"{key}:sms", channel=Channel.SMS, user_id=user.id if user else None,
@@ -63,14 +68,48 @@ def new_sample_needed(order: LabOrder, *, number: int) -> None:
         lab=where))
 
 
+def results_ready(order: LabOrder, *, amended: bool = False) -> None:
+    """The patient: "your results are ready" (values only in the app); the doctor: in the app."""
+    version = order.report.version
+    _tell_patient(order, event=f"released{version}", subject=lambda: (
+        _("Your lab results have been corrected") if amended else _("Your lab results are ready")),
+        text=lambda where: (
+            _("The lab has corrected your test results. Open MyAfya to see them.") if amended else
+            _("Your lab test results are ready. Open MyAfya to see them.")))
+    _tell_doctor(order, event=f"released{version}", text=lambda patient: (
+        _("Amended lab results for %(patient)s: review them.", patient=patient) if amended else
+        _("Lab results for %(patient)s are ready: review them.", patient=patient)))
+
+
+def critical_alert(order: LabOrder) -> None:
+    """At once, to the ordering doctor: in the app (named, live) and by SMS (no name, no value)."""
+    doctor = db.session.get(User, order.doctor_id)
+    _tell_doctor(order, event="critical", text=lambda patient: _(
+        "Critical lab result for %(patient)s: open it now.", patient=patient))
+    if doctor.phone:
+        with in_language(doctor.language):
+            notification_queue(dedupe_key=f"lab:{order.id}:critical:sms", channel=Channel.SMS, user_id=doctor.id,
+                               to_address=doctor.phone, body="{}: {}".format(current_app.config["CLINIC_NAME"], _(
+                                   "A critical lab result for one of your patients is waiting. Open MyAfya now.")))
+
+
+def _tell_doctor(order: LabOrder, *, event: str, text: Callable[[str], str]) -> None:
+    doctor = db.session.get(User, order.doctor_id)
+    patient = db.session.get(Patient, order.patient_id)
+    with in_language(doctor.language):
+        notification_queue(dedupe_key=f"lab:{order.id}:{event}:doctor", channel=Channel.IN_APP, user_id=doctor.id,
+                           body=text(patient.full_name))
+
+
 def publish_after_commit(order: LabOrder) -> None:
-    """After commit, the lab's queue refreshes (and the patient's list, which listens on their own channel)."""
-    site_id, order_id = order.site_id, order.id
+    """After commit, the lab's queue, the ordering doctor's results and the patient's list refresh."""
+    site_id, order_id, doctor_id = order.site_id, order.id, order.doctor_id
     patient_user_id = db.session.execute(select(Patient.user_id).where(Patient.id == order.patient_id)).scalar()
 
     def publish() -> None:
         message = {"type": "lab_order", "id": order_id}
         hub.publish(lab_channel(site_id), message)
+        hub.publish(results_channel(doctor_id), message)
         if patient_user_id:
             hub.publish(f"patient:{patient_user_id}", message)
 

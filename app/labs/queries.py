@@ -70,3 +70,40 @@ def orders_of_patient(*, patient_id: int, limit: int = 20) -> list[LabOrder]:
         select(LabOrder).options(selectinload(LabOrder.site), selectinload(LabOrder.doctor))
         .where(LabOrder.patient_id == patient_id).order_by(LabOrder.ordered_at.desc(), LabOrder.id.desc())
         .limit(limit)).scalars())
+
+
+def reports_to_review(*, doctor_id: int) -> list:
+    """A doctor's results waiting for them: released and not yet marked reviewed, and critical values
+    alerted before release; oldest first. Plain columns only."""
+    from app.labs.models import LabReport
+    from app.records.models import Patient
+
+    return list(db.session.execute(
+        select(LabOrder.id, LabOrder.patient_id, LabReport.released_at, LabReport.critical_alerted_at,
+               LabReport.amended_at, (Patient.given_name + " " + Patient.family_name).label("patient_name"))
+        .join(LabReport, LabReport.order_id == LabOrder.id).join(Patient, Patient.id == LabOrder.patient_id)
+        .where(LabOrder.doctor_id == doctor_id, LabReport.reviewed_at.is_(None),
+               LabReport.released_at.is_not(None) | LabReport.critical_alerted_at.is_not(None))
+        .order_by(LabReport.critical_alerted_at.is_(None), LabOrder.ordered_at, LabOrder.id)))
+
+
+def review_counts(*, doctor_id: int, overdue_after: dt.timedelta) -> dict[str, int]:
+    """For the doctor's day: critical results not yet reviewed, and released ones unreviewed past the limit."""
+    from app.labs.models import LabReport
+
+    unreviewed = (select(func.count()).select_from(LabReport).join(LabOrder, LabOrder.id == LabReport.order_id)
+                  .where(LabOrder.doctor_id == doctor_id, LabReport.reviewed_at.is_(None)))
+    critical = db.session.execute(unreviewed.where(LabReport.critical_alerted_at.is_not(None))).scalar_one()
+    overdue = db.session.execute(unreviewed.where(LabReport.released_at < clock.now() - overdue_after)).scalar_one()
+    return {"critical": critical, "overdue": overdue}
+
+
+def released_reports(*, patient_id: int, limit: int = 50) -> list:
+    """A patient's released results, newest first (each with its order)."""
+    from app.labs.models import LabReport
+
+    return list(db.session.execute(
+        select(LabReport).join(LabOrder, LabOrder.id == LabReport.order_id)
+        .options(selectinload(LabReport.order).selectinload(LabOrder.site))
+        .where(LabOrder.patient_id == patient_id, LabReport.released_at.is_not(None))
+        .order_by(LabReport.released_at.desc(), LabReport.id.desc()).limit(limit)).scalars())

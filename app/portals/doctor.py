@@ -15,14 +15,16 @@ def build():
         from flask import url_for
         from flask_login import current_user
 
+        from app.labs.views.doctor import day_alerts
         from app.prescriptions.queries import prescriber_waiting_count
         from app.scheduling.views.doctor import day_context
 
-        # The day is scheduling's page; the portal adds the door to prescriptions (a layer above it):
-        # pharmacy questions and refill requests waiting for this doctor.
+        # The day is scheduling's page; the portal adds the doors to prescriptions and labs (layers above
+        # it): pharmacy questions and refill requests, and lab results waiting for this doctor (live).
         return render_template("scheduling/doctor/day.html", **day_context(),
                                prescriptions_url=url_for("doctor.prescriptions.prescriptions"),
-                               prescriptions_waiting=prescriber_waiting_count(prescriber_id=current_user.id))
+                               prescriptions_waiting=prescriber_waiting_count(prescriber_id=current_user.id),
+                               **day_alerts())
 
     from app.labs.views.doctor import bp as labs_bp
     from app.prescriptions.views.doctor import bp as prescriptions_bp

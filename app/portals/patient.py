@@ -22,6 +22,7 @@ def build():
         ready = collectable_count(patient_id=patient.id) if patient else 0
         return render_template("portals/patient/home.html", patient=patient, upcoming=upcoming[:3], ready=ready)
 
+    from app.labs.views.patient import bp as labs_bp
     from app.prescriptions.views.patient import bp as prescriptions_bp
     from app.records.views.patient import bp as records_bp
     from app.scheduling.views.patient import bp as scheduling_bp
@@ -29,4 +30,5 @@ def build():
     portal.register_blueprint(records_bp)
     portal.register_blueprint(scheduling_bp)
     portal.register_blueprint(prescriptions_bp)
+    portal.register_blueprint(labs_bp)
     return portal

@@ -1,4 +1,4 @@
-"""labs: the test catalogue (tests, analytes with units, reference ranges and critical limits), seeded; lab orders and their samples
+"""labs: the test catalogue (tests, analytes with units, reference ranges and critical limits), seeded; lab orders, their samples, and their results (reports and their earlier versions)
 
 Revision ID: 0021_labs
 Revises: 0016_call_quality
@@ -98,11 +98,58 @@ def upgrade() -> None:
     with op.batch_alter_table('lab_samples', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lab_samples_order_id'), ['order_id'], unique=False)
 
+    op.create_table('lab_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('results', app.core.types.EncryptedJSON(), nullable=False),
+    sa.Column('comment', app.core.types.EncryptedText(), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('entered_by_id', sa.Integer(), nullable=True),
+    sa.Column('entered_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_by_id', sa.Integer(), nullable=True),
+    sa.Column('verified_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('released_by_id', sa.Integer(), nullable=True),
+    sa.Column('released_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('amended_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('critical_alerted_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['entered_by_id'], ['users.id'], name=op.f('fk_lab_reports_entered_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['lab_orders.id'], name=op.f('fk_lab_reports_order_id_lab_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['released_by_id'], ['users.id'], name=op.f('fk_lab_reports_released_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_lab_reports_reviewed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['verified_by_id'], ['users.id'], name=op.f('fk_lab_reports_verified_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lab_reports')),
+    sa.UniqueConstraint('order_id', name=op.f('uq_lab_reports_order_id'))
+    )
+    with op.batch_alter_table('lab_reports', schema=None) as batch_op:
+        batch_op.create_index('ix_lab_reports_review', ['released_at', 'reviewed_at'], unique=False)
+
+    op.create_table('lab_report_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('results', app.core.types.EncryptedJSON(), nullable=False),
+    sa.Column('comment', app.core.types.EncryptedText(), nullable=True),
+    sa.Column('reason', app.core.types.EncryptedText(), nullable=False),
+    sa.Column('changed_by_id', sa.Integer(), nullable=True),
+    sa.Column('changed_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['changed_by_id'], ['users.id'], name=op.f('fk_lab_report_versions_changed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['report_id'], ['lab_reports.id'], name=op.f('fk_lab_report_versions_report_id_lab_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lab_report_versions')),
+    sa.UniqueConstraint('report_id', 'number', name='uq_lab_report_versions_number')
+    )
     _seed_catalogue()
 
 
 
 def downgrade() -> None:
+    op.drop_table('lab_report_versions')
+    with op.batch_alter_table('lab_reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_lab_reports_review')
+
+    op.drop_table('lab_reports')
     with op.batch_alter_table('lab_samples', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lab_samples_order_id'))
 

@@ -74,10 +74,10 @@ def test_the_technician_walks_an_order_through_the_queue_with_a_label(app, lab_c
     assert "<svg" in label and "Amani Otieno" in label and "FBC" in label
     found = b.post("/lab/orders/find", {"code": code.lower()}, page="/lab/")
     assert found.status_code == 303 and found.headers["Location"].endswith(f"/lab/orders/{order_id}")
-    for step in ("receive", "start", "complete"):
+    for step in ("receive", "start"):
         assert b.post(f"/lab/orders/{order_id}/{step}", page=f"/lab/orders/{order_id}").status_code == 303
     with app.app_context():
-        assert db.session.get(LabOrder, order_id).status == "completed"
+        assert db.session.get(LabOrder, order_id).status == "in_progress"
     again = b.post(f"/lab/orders/{order_id}/receive", page=f"/lab/orders/{order_id}", follow_redirects=True)
     assert "cannot become" in again.get_data(as_text=True)
 
@@ -156,3 +156,96 @@ def test_the_admin_edits_the_catalogue_with_messages_beside_the_fields(app, sign
     with app.app_context():
         test = db.session.get(LabTest, test_id("FBC"))
         assert (test.price_cents, test.turnaround_minutes, test.active) == (95050, 90, True)
+
+
+def _to_testing(b, order_id):
+    for step in ("collect", "receive", "start"):
+        assert b.post(f"/lab/orders/{order_id}/{step}", page=f"/lab/orders/{order_id}").status_code == 303
+
+
+def _fields(app, order_id) -> dict:
+    from app.labs import results
+
+    with app.app_context():
+        order = db.session.get(LabOrder, order_id)
+        return {results.field_name(a): a.code for _t, a in results.analytes_of(order)}
+
+
+def test_results_are_entered_with_messages_beside_each_field_then_released(app, lab_clinic, place):
+    order_id = place("FBC")
+    b = signed_in_as(app, lab_clinic["technician"])
+    _to_testing(b, order_id)
+    fields = _fields(app, order_id)
+    by_code = {code: name for name, code in fields.items()}
+    typed = {name: "5" for name in fields} | {by_code["HGB"]: "abc", by_code["WBC"]: "7 g/L", by_code["PLT"]: "45"}
+    page = f"/lab/orders/{order_id}"
+    refused = b.post(f"/lab/orders/{order_id}/results", typed, page=page)
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f'id="{by_code["HGB"]}-error">Enter a number, like 12.5.' in body and 'value="abc"' in body
+    assert f'id="{by_code["WBC"]}-error">This result is in 10^9/L' in body and 'value="7 g/L"' in body
+    typed |= {by_code["HGB"]: "9.1", by_code["WBC"]: "7"}
+    saved = b.post(f"/lab/orders/{order_id}/results", typed, page=page, follow_redirects=True)
+    text = saved.get_data(as_text=True)
+    assert "the doctor has been alerted" in text and "Critically low" in text and "Release the results" in text
+    released = b.post(f"/lab/orders/{order_id}/release", page=page, follow_redirects=True)
+    assert "Results released" in released.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(LabOrder, order_id).status == "completed"
+
+
+def _released(app, lab_clinic, place, values=None) -> int:
+    order_id = place("FBC")
+    b = signed_in_as(app, lab_clinic["technician"])
+    _to_testing(b, order_id)
+    fields = _fields(app, order_id)
+    typed = {name: (values or {}).get(code, {"HGB": "10.2", "WBC": "6", "PLT": "250", "HCT": "40", "RBC": "4.4",
+                                            "MCV": "88"}[code]) for name, code in fields.items()}
+    assert b.post(f"/lab/orders/{order_id}/results", typed, page=f"/lab/orders/{order_id}").status_code == 303
+    assert b.post(f"/lab/orders/{order_id}/release", page=f"/lab/orders/{order_id}").status_code == 303
+    return order_id
+
+
+def test_the_doctor_reads_released_results_and_marks_them_reviewed(app, lab_clinic, place):
+    order_id = _released(app, lab_clinic, place)
+    doctor = signed_in_as(app, lab_clinic["doctor"])
+    page = doctor.get(f"/doctor/lab-orders/{order_id}").get_data(as_text=True)
+    assert "10.2" in page and "Low" in page and "Mark as reviewed" in page
+    assert doctor.post(f"/doctor/lab-orders/{order_id}/reviewed", page=f"/doctor/lab-orders/{order_id}").status_code == 303
+    assert 'id="reviewed"' in doctor.get(f"/doctor/lab-orders/{order_id}").get_data(as_text=True)
+    card = doctor.get(f"/doctor/patients/{lab_clinic['patient'].id}/lab-results", headers={"HX-Request": "true"})
+    assert card.get_data(as_text=True).lstrip().startswith('<section class="card" id="lab-results-card"')
+    assert "10.2" in card.get_data(as_text=True)
+
+
+def test_repeated_results_are_drawn_as_a_trend(app, lab_clinic, place):
+    _released(app, lab_clinic, place)
+    _released(app, lab_clinic, place, {"HGB": "11.6"})
+    doctor = signed_in_as(app, lab_clinic["doctor"])
+    page = doctor.get(f"/doctor/patients/{lab_clinic['patient'].id}/lab-results").get_data(as_text=True)
+    assert 'id="trend-lab-FBC-HGB"' in page and "<svg" in page and "11.6" in page
+
+
+def test_the_doctors_day_shows_critical_results_waiting(app, lab_clinic, place):
+    order_id = place("FBC")
+    b = signed_in_as(app, lab_clinic["technician"])
+    _to_testing(b, order_id)
+    typed = {name: "5" for name in _fields(app, order_id)}  # Hb 5 g/dL: critical
+    b.post(f"/lab/orders/{order_id}/results", typed, page=f"/lab/orders/{order_id}")
+    doctor = signed_in_as(app, lab_clinic["doctor"])
+    day = doctor.get("/doctor/").get_data(as_text=True)
+    assert 'id="lab-critical"' in day and f'data-live="results:{lab_clinic["doctor"].id}"' in day
+    preliminary = doctor.get(f"/doctor/lab-orders/{order_id}").get_data(as_text=True)
+    assert "Preliminary" in preliminary and "Mark as reviewed" not in preliminary
+
+
+def test_the_patient_sees_only_their_released_results_in_swahili(app, lab_clinic, place, signed_in):
+    order_id = _released(app, lab_clinic, place)
+    pending = place("FBC")
+    b = signed_in_as(app, lab_clinic["patient_user"])
+    page = b.get("/patient/lab-results").get_data(as_text=True)
+    assert "10.2" in page and "Chini" in page  # "Low", in the patient's language
+    assert f"report-{pending}" not in page
+    other, _user = signed_in(Role.PATIENT)
+    assert "10.2" not in other.get("/patient/lab-results").get_data(as_text=True)
+    assert other.get(f"/doctor/lab-orders/{order_id}").status_code == 403

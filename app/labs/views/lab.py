@@ -13,9 +13,9 @@ from app.core.forms import refusal_beside, show_error
 from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.transactions import refused
-from app.labs import bench, queries, services
-from app.labs.forms import RejectForm, SampleFindForm
-from app.labs.models import LabOrderStatus, SampleType, Urgency
+from app.labs import bench, queries, results, services
+from app.labs.forms import RejectForm, ResultsForm, SampleFindForm
+from app.labs.models import Flag, LabOrderStatus, SampleType, Urgency
 from app.labs.status import OrderChanged
 
 bp = Blueprint("bench", __name__, url_prefix="/orders")
@@ -56,12 +56,20 @@ def find():
     return queue_page(form, status=422)
 
 
-def _detail(order_id: int, reject_form=None, *, status=200):
+def _detail(order_id: int, reject_form=None, results_form=None, *, typed=None, errors=None, status=200):
     site = _site()
     order = bench.order_read(actor=current_actor(), site_id=site.id, order_id=order_id)
-    return render_form("labs/lab/order.html", site=site, order=order, patient=order.patient,
-                       reject_form=reject_form or RejectForm(formdata=None), status=status,
-                       sample_labels={s.value: s.label for s in SampleType})
+    report = order.report
+    if typed is None and report is not None:  # the form starts from what was entered
+        typed = {results.field_name(a): (report.results.get(f"{t['code']}.{a.code}") or {}).get("value", "")
+                 for t, a in results.analytes_of(order)}
+    return render_form("labs/lab/order.html", site=site, order=order, patient=order.patient, report=report,
+                       reject_form=reject_form or RejectForm(formdata=None),
+                       results_form=results_form or ResultsForm(formdata=None, comment=report.comment if report else None),
+                       analytes=results.analytes_of(order) if order.status in ("in_progress", "completed") else [],
+                       typed=typed or {}, errors=errors or {}, field_name=results.field_name,
+                       verification_required=results.verification_required(), me=current_user.id, status=status,
+                       sample_labels={s.value: s.label for s in SampleType}, flag_labels={f.value: f.label for f in Flag})
 
 
 @bp.route("/<int:order_id>")
@@ -70,10 +78,10 @@ def order(order_id: int):
 
 
 STEPS = {"collect": bench.sample_collect, "receive": bench.sample_receive, "start": bench.analysis_start,
-         "complete": bench.order_complete}
+         "verify": results.results_verify, "release": results.results_release}
 
 
-@bp.route("/<int:order_id>/<any(collect, receive, start, complete):step>", methods=["POST"])
+@bp.route("/<int:order_id>/<any(collect, receive, start, verify, release):step>", methods=["POST"])
 def step(order_id: int, step: str):
     url = url_for("lab.bench.order", order_id=order_id)
     try:
@@ -83,9 +91,40 @@ def step(order_id: int, step: str):
     except DomainError as error:
         return refused(error.message, url)
     flash({"collect": _("Sample taken: print its label and stick it on the tube."),
-           "receive": _("Sample received."), "start": _("Testing started."),
-           "complete": _("Order completed.")}[step], "success")
+           "receive": _("Sample received."), "start": _("Testing started."), "verify": _("Results verified."),
+           "release": _("Results released: the doctor and the patient have been told.")}[step], "success")
     return redirect(url_for("lab.bench.label", order_id=order_id) if step == "collect" else url, code=303)
+
+
+@bp.route("/<int:order_id>/<any(results, amend):kind>", methods=["POST"])
+def results_save(order_id: int, kind: str):
+    """Enter (or correct before release) the results, or amend released ones with a reason. A refusal
+    shows the whole form again with what was typed and each message beside its field."""
+    form = ResultsForm()
+    typed = {key: value[:40] for key, value in request.form.items() if key.startswith("r-")}
+    if form.validate_on_submit():
+        try:
+            if kind == "results":
+                report = results.results_enter(actor=current_actor(), site_id=_site().id, order_id=order_id,
+                                               typed=typed, comment=form.comment.data)
+            else:
+                report = results.results_amend(actor=current_actor(), site_id=_site().id, order_id=order_id,
+                                               typed=typed, comment=form.comment.data, reason=form.reason.data)
+        except (NotFound, AccessDenied):
+            raise
+        except OrderChanged as error:
+            return refused(error.message, url_for("lab.bench.order", order_id=order_id))
+        except results.ResultErrors as error:
+            form.form_errors.append(error.message)
+            return _detail(order_id, results_form=form, typed=typed, errors=error.errors, status=422)
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Results amended: the doctor and the patient have been told.") if kind == "amend" else
+                  (_("Results saved. A critical value: the doctor has been alerted.") if report.critical else
+                   _("Results saved.")), "success")
+            return redirect(url_for("lab.bench.order", order_id=order_id), code=303)
+    return _detail(order_id, results_form=form, typed=typed, status=422)
 
 
 @bp.route("/<int:order_id>/reject", methods=["POST"])

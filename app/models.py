@@ -11,7 +11,15 @@ from app.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from app.consultations.models import CallQualitySample, ChatMessage, Consultation  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.core.files import StoredFile  # noqa: F401
-from app.labs.models import LabAnalyte, LabOrder, LabReport, LabReportVersion, LabSample, LabTest  # noqa: F401
+from app.labs.models import (  # noqa: F401
+    LabAnalyte,
+    LabChargeLine,
+    LabOrder,
+    LabReport,
+    LabReportVersion,
+    LabSample,
+    LabTest,
+)
 from app.notifications.models import Notification  # noqa: F401
 from app.prescriptions.models import (  # noqa: F401
     Dispense,

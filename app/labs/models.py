@@ -181,6 +181,8 @@ class LabOrder(Base):
     # [{test_id, code, name, sample_type, loinc, price_cents}] as ordered (the catalogue may change later)
     tests: Mapped[list] = mapped_column(EncryptedJSON)
     note: Mapped[str | None] = mapped_column(EncryptedText)  # the doctor's clinical note for the lab
+    # The target from sample received to results released: the longest of its tests' when ordered.
+    target_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ordered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When each step was first reached (turnaround); a new sample after a rejection moves them on.
@@ -341,3 +343,22 @@ class LabReportVersion(Base):
     changed_by = relationship("User")
 
     __table_args__ = (UniqueConstraint("report_id", "number", name="uq_lab_report_versions_number"),)
+
+
+class LabChargeLine(Base):
+    """What an order costs, a line per test at its catalogue price when ordered: the lines the
+    billing domain will bill (`billed_at` set then). The description names the test, so it is
+    encrypted like the order's tests."""
+
+    __tablename__ = "lab_charge_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("lab_orders.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    description: Mapped[str] = mapped_column(EncryptedText)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    billed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("price_cents >= 0", name="price_not_negative"),
+                      Index("ix_lab_charge_lines_unbilled", "billed_at", "patient_id"))

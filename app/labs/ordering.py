@@ -13,7 +13,7 @@ from app.core.clock import clock
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.extensions import db
 from app.labs import notices
-from app.labs.models import NOTE_MAX, LabOrder, LabTest, SampleType, Urgency
+from app.labs.models import NOTE_MAX, LabChargeLine, LabOrder, LabTest, SampleType, Urgency
 from app.labs.purposes import LAB_ORDER
 from app.records import services as records
 from app.records.access import ChartPart
@@ -57,9 +57,11 @@ def lab_order_place(*, actor: Actor, patient_id: int, site_id: int, test_ids: li
     order = LabOrder(patient_id=patient_id, doctor_id=actor.user_id, site_id=site_id, urgency=urgency, note=note,
                      tests=[{"test_id": t.id, "code": t.code, "name": t.name, "sample_type": t.sample_type,
                              "loinc": t.loinc, "price_cents": t.price_cents} for t in tests],
-                     ordered_at=now, status_changed_at=now)
+                     target_minutes=max(t.turnaround_minutes for t in tests), ordered_at=now, status_changed_at=now)
     db.session.add(order)
     db.session.flush()
+    db.session.add_all([LabChargeLine(order_id=order.id, patient_id=patient_id, description=t.name,
+                                      price_cents=t.price_cents, created_at=now) for t in tests])
     records.clinical_access(actor=actor, patient_id=patient_id, part=ChartPart.LAB, action="lab_order.create",
                             target=f"lab_order:{order.id}", write=True, purpose=LAB_ORDER)
     fasting = max((t.fasting_hours or 0 for t in tests), default=0) or None

@@ -10,7 +10,7 @@ from app.core.clock import clock
 from app.extensions import db
 from app.labs.models import OPEN_LAB_STATUSES, LabOrder, LabOrderStatus, LabSample, LabTest, Urgency
 
-QUEUE_SHOWN = 50
+QUEUE_SHOWN = 40
 COMPLETED_SHOWN_FOR = dt.timedelta(hours=24)
 
 

@@ -1,4 +1,4 @@
-"""labs: the test catalogue (tests, analytes with units, reference ranges and critical limits), seeded; lab orders, their samples, and their results (reports and their earlier versions)
+"""labs: the test catalogue (tests, analytes with units, reference ranges and critical limits), seeded; lab orders (with their charge lines), their samples, and their results (reports and their earlier versions)
 
 Revision ID: 0021_labs
 Revises: 0016_call_quality
@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('tests', app.core.types.EncryptedJSON(), nullable=False),
     sa.Column('note', app.core.types.EncryptedText(), nullable=True),
+    sa.Column('target_minutes', sa.Integer(), server_default='0', nullable=False),
     sa.Column('ordered_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status_changed_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('collected_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
@@ -140,11 +141,33 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lab_report_versions')),
     sa.UniqueConstraint('report_id', 'number', name='uq_lab_report_versions_number')
     )
+    op.create_table('lab_charge_lines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('description', app.core.types.EncryptedText(), nullable=False),
+    sa.Column('price_cents', sa.Integer(), nullable=False),
+    sa.Column('created_at', app.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('billed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('price_cents >= 0', name=op.f('ck_lab_charge_lines_price_not_negative')),
+    sa.ForeignKeyConstraint(['order_id'], ['lab_orders.id'], name=op.f('fk_lab_charge_lines_order_id_lab_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_lab_charge_lines_patient_id_patients')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lab_charge_lines'))
+    )
+    with op.batch_alter_table('lab_charge_lines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lab_charge_lines_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_lab_charge_lines_unbilled', ['billed_at', 'patient_id'], unique=False)
+
     _seed_catalogue()
 
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('lab_charge_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_lab_charge_lines_unbilled')
+        batch_op.drop_index(batch_op.f('ix_lab_charge_lines_order_id'))
+
+    op.drop_table('lab_charge_lines')
     op.drop_table('lab_report_versions')
     with op.batch_alter_table('lab_reports', schema=None) as batch_op:
         batch_op.drop_index('ix_lab_reports_review')

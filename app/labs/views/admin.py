@@ -32,3 +32,13 @@ def test_edit(test_id: int):
             flash(_("Test saved."), "success")
             return redirect(url_for("admin.lab_catalogue.tests"), code=303)
     return render_form("labs/admin/test.html", test=test, form=form, status=422)
+
+
+@bp.route("/turnaround")
+def turnaround():
+    """Each step's time (median and 90th percentile) and the orders over target, for the last days."""
+    from app.labs.turnaround import turnaround_summary
+
+    days = request.args.get("days", default=30, type=int)
+    days = days if days in (7, 30, 90) else 30
+    return render_form("labs/admin/turnaround.html", summary=turnaround_summary(days=days))

@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.core.forms import choices, fits
-from app.labs.models import NOTE_MAX, LabTest, RejectReason, SampleType, Urgency
+from app.labs.models import NOTE_MAX, LabAnalyte, LabTest, RejectReason, SampleType, Urgency
 from app.labs.services import TestInput
 
 
@@ -94,3 +94,18 @@ class ResultsForm(FlaskForm):
         Optional(), Length(max=500, message=_l("Use at most %(max)d characters."))])
     reason = StringField(_l("Why they are amended (kept with the history)"), filters=[_strip], validators=[
         Optional(), Length(max=300, message=_l("Use at most %(max)d characters."))])
+
+
+class AnalyteForm(FlaskForm):
+    unit = StringField(_l("Unit"), filters=[_strip], validators=[Optional(), fits(LabAnalyte.unit)])
+    critical_low = DecimalField(_l("Critical below (empty: none)"), places=3, validators=[
+        Optional(), NumberRange(min=Decimal("-1000000"), max=Decimal("1000000"), message=_l("Enter a number."))])
+    critical_high = DecimalField(_l("Critical above (empty: none)"), places=3, validators=[
+        Optional(), NumberRange(min=Decimal("-1000000"), max=Decimal("1000000"), message=_l("Enter a number."))])
+    ranges = TextAreaField(_l("Reference ranges, one a line: female, male or any; ages in years; the range"),
+                           filters=[_strip], validators=[InputRequired(_l("Give at least one range.")),
+                                                         Length(max=1000)])
+
+    @staticmethod
+    def number(value: Decimal | None) -> float | None:
+        return None if value is None else float(value)

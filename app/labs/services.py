@@ -1,8 +1,10 @@
 """The test catalogue (seeded; admins edit a test's name, sample, preparation, price, turnaround and
-whether doctors may order it) and which lab a technician works at."""
+whether doctors may order it, and a measured analyte's unit, critical limits and reference ranges)
+and which lab a technician works at."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
@@ -13,7 +15,7 @@ from app.core.actor import Actor
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.labs import catalogue_data
-from app.labs.models import LabTest, SampleType
+from app.labs.models import AnalyteKind, LabAnalyte, LabTest, SampleType
 
 PRICE_MAX_CENTS = 100_000_000
 TURNAROUND_MAX = 60 * 24 * 30  # a month, in minutes
@@ -85,3 +87,52 @@ def lab_of(*, user_id: int) -> Site:
     if site is None:
         raise NoLab(_("Your account is not assigned to a lab yet: ask an administrator to assign one."))
     return site
+
+
+RANGE_LINE = re.compile(r"^(female|male|any)\s+(\d{1,3})\s*-\s*(\d{1,3})\s*:\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)$",
+                        re.IGNORECASE)
+RANGES_MAX = 12
+
+
+def ranges_text(ranges: list[dict]) -> str:
+    """An analyte's ranges as the admin's form shows them, one a line: "female 18-130: 12.0-15.5"."""
+    return "\n".join(f"{r['sex'] or 'any'} {r['age_min']}-{r['age_max']}: {r['low']:g}-{r['high']:g}" for r in ranges)
+
+
+def _ranges(text: str) -> list[dict]:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        raise DomainError(_("Give at least one range."), field="ranges")
+    if len(lines) > RANGES_MAX:
+        raise DomainError(_("Give at most %(max)d ranges.", max=RANGES_MAX), field="ranges")
+    ranges = []
+    for number, line in enumerate(lines, start=1):
+        match = RANGE_LINE.match(line)
+        if match is None:
+            raise DomainError(_("Line %(n)s: write it like \u201cfemale 18-130: 12.0-15.5\u201d (female, male or any; "
+                                "ages in years; then the range).", n=number), field="ranges")
+        sex, age_min, age_max, low, high = match.groups()
+        age_min, age_max, low, high = int(age_min), int(age_max), float(low), float(high)
+        if age_min >= age_max or low > high:
+            raise DomainError(_("Line %(n)s: the first number of each pair must be the smaller.", n=number),
+                              field="ranges")
+        ranges.append({"sex": None if sex.lower() == "any" else sex.lower(), "age_min": age_min, "age_max": age_max,
+                       "low": low, "high": high})
+    return ranges
+
+
+def lab_analyte_update(*, actor: Actor, analyte_id: int, unit: str | None, critical_low: float | None,
+                       critical_high: float | None, ranges: str) -> LabAnalyte:
+    """A measured analyte's unit, critical limits and reference ranges (by sex and age)."""
+    analyte = db.session.get(LabAnalyte, analyte_id)
+    if analyte is None or analyte.kind != AnalyteKind.NUMBER.value:
+        raise NotFound(_("No such analyte."))
+    parsed = _ranges(ranges)
+    if critical_low is not None and critical_high is not None and critical_low >= critical_high:
+        raise DomainError(_("The critical low limit must be below the critical high one."), field="critical_low")
+    analyte.unit = (unit or "").strip() or None
+    analyte.critical_low, analyte.critical_high, analyte.ranges = critical_low, critical_high, parsed
+    db.session.flush()
+    audit_access(actor=actor, patient_id=None, action="lab_catalogue.analyte_update", reason="lab catalogue",
+                 target=f"lab_analyte:{analyte.id}")
+    return analyte

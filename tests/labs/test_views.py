@@ -249,3 +249,31 @@ def test_the_patient_sees_only_their_released_results_in_swahili(app, lab_clinic
     other, _user = signed_in(Role.PATIENT)
     assert "10.2" not in other.get("/patient/lab-results").get_data(as_text=True)
     assert other.get(f"/doctor/lab-orders/{order_id}").status_code == 403
+
+
+def test_the_admin_edits_an_analytes_ranges_and_critical_limits(app, signed_in, catalogue, test_id):
+    from app.labs.models import LabAnalyte
+
+    b, _admin = signed_in(Role.ADMIN)
+    with app.app_context():
+        hb = db.session.execute(select(LabAnalyte).where(LabAnalyte.code == "HGB")).scalar_one()
+    url = f"/admin/lab-tests/{test_id('FBC')}/analytes/{hb.id}"
+    page = b.get(url).get_data(as_text=True)
+    assert "female 18-130: 12-15.5" in page
+    bad = b.post(url, {"unit": "g/dL", "critical_low": "7", "critical_high": "20",
+                       "ranges": "female 18-130: 12-15.5\nwomen over 18: 12 to 15"}, page=url)
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Line 2: write it like" in body and "women over 18: 12 to 15" in body
+    inverted = b.post(url, {"unit": "g/dL", "critical_low": "20", "critical_high": "7", "ranges": "any 0-130: 11-16"},
+                      page=url)
+    assert inverted.status_code == 422 and "critical low limit must be below" in inverted.get_data(as_text=True)
+    ok = b.post(url, {"unit": "g/dL", "critical_low": "6.5", "critical_high": "", "ranges": "any 0-130: 11.5-16"},
+                page=url)
+    assert ok.status_code == 303
+    with app.app_context():
+        hb = db.session.get(LabAnalyte, hb.id)
+        assert (hb.critical_low, hb.critical_high) == (6.5, None)
+        assert hb.ranges == [{"sex": None, "age_min": 0, "age_max": 130, "low": 11.5, "high": 16.0}]
+    with app.app_context():  # a choice analyte has no ranges to edit: 404
+        rdt = db.session.execute(select(LabAnalyte).where(LabAnalyte.code == "PF")).scalar_one()
+    assert b.get(f"/admin/lab-tests/{test_id('MAL-RDT')}/analytes/{rdt.id}").status_code == 404

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -109,3 +110,7 @@ class AnalyteForm(FlaskForm):
     @staticmethod
     def number(value: Decimal | None) -> float | None:
         return None if value is None else float(value)
+
+
+class AttachmentForm(FlaskForm):
+    file = FileField(_l("The report as a PDF"), validators=[FileRequired(_l("Choose a file."))])

@@ -303,6 +303,10 @@ class LabReport(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     amended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     critical_alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The analyser's or reference lab's report, a PDF (its type from its bytes), encrypted in the
+    # storage every process reaches (app/core/files.py): its key and size.
+    attachment_key: Mapped[str | None] = mapped_column(String(64))
+    attachment_size: Mapped[int | None] = mapped_column(Integer)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

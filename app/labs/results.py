@@ -203,3 +203,43 @@ def results_review(*, actor: Actor, order_id: int) -> LabReport:
         gate(actor, order, "lab_result.review", write=True)
         notices.publish_after_commit(order)
     return report
+
+
+def attachment_max_bytes() -> int:
+    return current_app.config["DOCUMENT_MAX_BYTES"]
+
+
+def report_attach(*, actor: Actor, site_id: int, order_id: int, data: bytes) -> LabReport:
+    """Attach the report as a PDF (the analyser's printout, a reference lab's report) to results not
+    yet released; the type is the one the bytes show, never the name. Replaces one attached before."""
+    from app.core import files, filetypes
+    from app.core.uploads import size_label
+
+    order = order_at_lab(site_id, order_id)
+    report = _report(order)
+    if report.released:
+        raise DomainError(_("These results are released: amend them with a reason."), field="file")
+    if not data:
+        raise DomainError(_("Choose a file."), field="file")
+    if len(data) > attachment_max_bytes():
+        raise DomainError(_("This file is %(size)s; a report can be at most %(max)s.", size=size_label(len(data)),
+                            max=size_label(attachment_max_bytes())), field="file")
+    found = filetypes.sniff(data)
+    if found is None or found.content_type != "application/pdf":
+        raise DomainError(_("Only a PDF can be attached. This file is not one, whatever its name says."),
+                          field="file")
+    if report.attachment_key:
+        files.delete(report.attachment_key)
+    report.attachment_key, report.attachment_size = files.store(data, content_type=found.content_type), len(data)
+    db.session.flush()
+    gate(actor, order, "lab_result.attach", write=True)
+    return report
+
+
+def report_pdf(order: LabOrder) -> bytes:
+    """The attached PDF's bytes, for a reader the caller has let through the gate."""
+    from app.core import files
+
+    if order.report is None or not order.report.attachment_key:
+        raise DomainError(_("No report is attached."))
+    return files.load(order.report.attachment_key)

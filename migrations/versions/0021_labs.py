@@ -114,6 +114,8 @@ def upgrade() -> None:
     sa.Column('released_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('amended_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('critical_alerted_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attachment_key', sa.String(length=64), nullable=True),
+    sa.Column('attachment_size', sa.Integer(), nullable=True),
     sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
     sa.Column('reviewed_at', app.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['entered_by_id'], ['users.id'], name=op.f('fk_lab_reports_entered_by_id_users'), ondelete='SET NULL'),

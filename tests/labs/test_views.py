@@ -277,3 +277,36 @@ def test_the_admin_edits_an_analytes_ranges_and_critical_limits(app, signed_in, 
     with app.app_context():  # a choice analyte has no ranges to edit: 404
         rdt = db.session.execute(select(LabAnalyte).where(LabAnalyte.code == "PF")).scalar_one()
     assert b.get(f"/admin/lab-tests/{test_id('MAL-RDT')}/analytes/{rdt.id}").status_code == 404
+
+
+def test_a_pdf_report_is_attached_then_read_by_the_doctor_and_the_patient_only(app, lab_clinic, place, signed_in):
+    import io
+
+    from tests.files_support import PDF, image
+
+    order_id = place("FBC")
+    tech = signed_in_as(app, lab_clinic["technician"])
+    _to_testing(tech, order_id)
+    typed = {name: "5" for name in _fields(app, order_id)}
+    page = f"/lab/orders/{order_id}"
+    tech.post(f"{page}/results", typed, page=page)
+    photo = tech.post(f"{page}/attachment", {"file": (io.BytesIO(image("PNG")), "report.pdf", "application/pdf")},
+                      page=page, content_type="multipart/form-data")
+    assert photo.status_code == 422 and "Only a PDF can be attached" in photo.get_data(as_text=True)
+    attached = tech.post(f"{page}/attachment", {"file": (io.BytesIO(PDF), "printout.pdf", "application/pdf")},
+                         page=page, content_type="multipart/form-data")
+    assert attached.status_code == 303
+    assert tech.get(f"{page}/report.pdf").data == PDF
+    patient = signed_in_as(app, lab_clinic["patient_user"])
+    assert patient.get(f"/patient/lab-results/{order_id}/report.pdf").status_code == 404  # not released yet
+    assert tech.post(f"{page}/release", page=page).status_code == 303
+    pdf = patient.get(f"/patient/lab-results/{order_id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data == PDF and pdf.headers["Content-Type"] == "application/pdf"
+    assert "attachment" in pdf.headers["Content-Disposition"] and "sandbox" in pdf.headers["Content-Security-Policy"]
+    assert f"/patient/lab-results/{order_id}/report.pdf" in patient.get("/patient/lab-results").get_data(as_text=True)
+    doctor = signed_in_as(app, lab_clinic["doctor"])
+    assert doctor.get(f"/doctor/lab-orders/{order_id}/report.pdf").data == PDF
+    other, _user = signed_in(Role.PATIENT)
+    assert other.get(f"/patient/lab-results/{order_id}/report.pdf").status_code == 404
+    stranger, _doctor = signed_in(Role.DOCTOR)
+    assert stranger.get(f"/doctor/lab-orders/{order_id}/report.pdf").status_code == 404

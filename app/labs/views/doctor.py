@@ -21,6 +21,7 @@ from app.labs import ordering, queries, results
 from app.labs.charting import result_trends
 from app.labs.forms import LabOrderForm
 from app.labs.models import Flag, SampleType
+from app.labs.views._common import report_pdf_response
 from app.records import services as records
 from app.records.access import ChartPart
 
@@ -111,3 +112,13 @@ def day_alerts() -> dict:
     return {"lab_alerts_url": url_for("doctor.labs.to_review"),
             "lab_counts": queries.review_counts(doctor_id=current_user.id, overdue_after=dt.timedelta(hours=hours)),
             "lab_review_hours": hours}
+
+
+@bp.route("/lab-orders/<int:order_id>/report.pdf")
+def report_pdf(order_id: int):
+    """The attached PDF, once the doctor may see the results (released, or a critical value)."""
+    order = ordering.order_for_doctor(actor=current_actor(), order_id=order_id)
+    report = order.report
+    if report is None or not (report.released or report.critical_alerted_at):
+        raise NotFound(_("No report is attached."))
+    return report_pdf_response(order)

@@ -13,10 +13,12 @@ from app.core.forms import refusal_beside, show_error
 from app.core.htmx import is_htmx_fragment_request, render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.transactions import refused
+from app.core.uploads import accepts_upload
 from app.labs import bench, queries, results, services
-from app.labs.forms import RejectForm, ResultsForm, SampleFindForm
+from app.labs.forms import AttachmentForm, RejectForm, ResultsForm, SampleFindForm
 from app.labs.models import Flag, LabOrderStatus, SampleType, Urgency
 from app.labs.status import OrderChanged
+from app.labs.views._common import report_pdf_response
 from app.scheduling.clinic_time import local_today, to_local
 
 bp = Blueprint("bench", __name__, url_prefix="/orders")
@@ -71,7 +73,8 @@ def find():
     return queue_page(form, status=422)
 
 
-def _detail(order_id: int, reject_form=None, results_form=None, *, typed=None, errors=None, status=200):
+def _detail(order_id: int, reject_form=None, results_form=None, *, typed=None, errors=None, attachment_form=None,
+            status=200):
     site = _site()
     order = bench.order_read(actor=current_actor(), site_id=site.id, order_id=order_id)
     report = order.report
@@ -83,6 +86,7 @@ def _detail(order_id: int, reject_form=None, results_form=None, *, typed=None, e
                        results_form=results_form or ResultsForm(formdata=None, comment=report.comment if report else None),
                        analytes=results.analytes_of(order) if order.status in ("in_progress", "completed") else [],
                        typed=typed or {}, errors=errors or {}, field_name=results.field_name,
+                       attachment_form=attachment_form or AttachmentForm(formdata=None),
                        verification_required=results.verification_required(), me=current_user.id, status=status,
                        sample_labels={s.value: s.label for s in SampleType}, flag_labels={f.value: f.label for f in Flag})
 
@@ -177,3 +181,27 @@ def label(order_id: int):
 def no_lab_page(error):
     """A technician whose account no admin has assigned to a lab: say so, on every lab page."""
     return render_template("labs/lab/no_lab.html", message=error.message)
+
+
+@bp.route("/<int:order_id>/attachment", methods=["POST"])
+@accepts_upload(results.attachment_max_bytes)
+def attach(order_id: int):
+    form = AttachmentForm()
+    if form.validate_on_submit():
+        try:
+            results.report_attach(actor=current_actor(), site_id=_site().id, order_id=order_id,
+                                  data=form.file.data.read(results.attachment_max_bytes() + 1))
+        except (NotFound, AccessDenied):
+            raise
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(_("Report attached."), "success")
+            return redirect(url_for("lab.bench.order", order_id=order_id), code=303)
+    return _detail(order_id, attachment_form=form, status=422)
+
+
+@bp.route("/<int:order_id>/report.pdf")
+def report_pdf(order_id: int):
+    order = bench.order_read(actor=current_actor(), site_id=_site().id, order_id=order_id)
+    return report_pdf_response(order)

@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PG_URL_BASE ?= postgresql+psycopg://postgres@127.0.0.1:5432
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart bench-pharmacy bench-room translations
+.PHONY: run test services chromium coturn install clean bench-weight bench-cold bench bench-chart bench-pharmacy bench-lab bench-room translations
 
 $(BIN)/.installed: requirements.txt tests/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-chart: install services
 
 bench-pharmacy: install services
 	$(BIN)/python tests/perf/pharmacy_load.py
+
+bench-lab: install services
+	$(BIN)/python tests/perf/lab_load.py
 
 # The video room's budgets: the page with its JS under 50 KB gzipped (bench-weight measures it too),
 # chat delivery p95 under 100 ms with 500 sockets over two web processes.

@@ -119,6 +119,10 @@ def from_environment() -> dict:
         "NO_SHOW_GRACE_MINUTES": _int("NO_SHOW_GRACE_MINUTES", 15),
         "REMINDER_LEAD_MINUTES": _int("REMINDER_LEAD_MINUTES", 120),
         "REMINDER_SWEEP_SECONDS": _int("REMINDER_SWEEP_SECONDS", 60),
+        # Lab results (app/labs/results.py): a second technician verifies before release when set; a
+        # released result the ordering doctor has not marked reviewed after this long shows on their day.
+        "LAB_RESULT_VERIFICATION": _flag("LAB_RESULT_VERIFICATION"),
+        "LAB_REVIEW_HOURS": _int("LAB_REVIEW_HOURS", 24),
         # Key prefixes in Redis, so several deployments (or test runs) can share one server.
         "RQ_QUEUE_NAME": _env("RQ_QUEUE_NAME", "myafya"),
         "CACHE_PREFIX": _env("CACHE_PREFIX", "myafya:"),

@@ -107,6 +107,9 @@ def register_hooks(app: Flask) -> None:
     from app.consultations import queries as consultations_queries
     from app.consultations.channels import channels_register as consultations_channels
     from app.core import hooks
+    from app.labs import fhir as labs_fhir
+    from app.labs.channels import channels_register as labs_channels_register
+    from app.labs.purposes import purposes_register as labs_purposes_register
     from app.notifications import layout as notifications_layout
     from app.prescriptions import fhir as prescriptions_fhir
     from app.prescriptions.channels import channels_register as prescriptions_channels_register
@@ -144,6 +147,10 @@ def register_hooks(app: Flask) -> None:
     purposes_register()
     prescriptions_channels_register()
     records_fhir.export_contributor_register(prescriptions_fhir.export_resources)
+    # labs reads and writes the lab part of a chart for its own purpose, through the records gate
+    labs_purposes_register()
+    labs_channels_register()
+    records_fhir.export_contributor_register(labs_fhir.export_resources)
 
 
 def register_realtime(app: Flask) -> None:

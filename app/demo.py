@@ -232,5 +232,8 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
     seed_stock(site_id=pharmacy.id, received_by_id=staff["pharmacist@demo.test"].id)
     seed_prescriptions(doctor_id=doctor.id, patients=patients, site_id=pharmacy.id,
                        pharmacist_id=staff["pharmacist@demo.test"].id)
+    from app.labs.demo import seed_lab_orders
+
+    seed_lab_orders(doctor_id=doctor.id, patients=patients, site_id=lab.id, technician_id=staff["lab@demo.test"].id)
     db.session.commit()
     return True

@@ -12,6 +12,15 @@ from app.consultations.models import CallQualitySample, ChatMessage, Consultatio
 from app.consultations.recording_models import Recording, RecordingChunk  # noqa: F401
 from app.core.db import Base  # noqa: F401
 from app.core.files import StoredFile  # noqa: F401
+from app.labs.models import (  # noqa: F401
+    LabAnalyte,
+    LabChargeLine,
+    LabOrder,
+    LabReport,
+    LabReportVersion,
+    LabSample,
+    LabTest,
+)
 from app.notifications.models import Notification  # noqa: F401
 from app.prescriptions.models import (  # noqa: F401
     Dispense,

@@ -19,6 +19,7 @@ def build():
 
     from app.accounts.views.admin import bp as accounts_bp
     from app.consultations.views.admin import bp as call_quality_bp
+    from app.labs.views.admin import bp as lab_catalogue_bp
     from app.notifications.views.admin import bp as notifications_bp
     from app.prescriptions.views.admin import bp as formulary_bp
     from app.records.views.admin import bp as audit_bp
@@ -29,5 +30,6 @@ def build():
     portal.register_blueprint(notifications_bp)
     portal.register_blueprint(audit_bp)
     portal.register_blueprint(formulary_bp)
+    portal.register_blueprint(lab_catalogue_bp)
     portal.register_blueprint(call_quality_bp)
     return portal

@@ -1,7 +1,5 @@
-"""The lab portal: /lab/. Its work queue arrives with the lab orders domain."""
+"""The lab portal: /lab/. Home is the technician's sample queue (app/labs/views/lab.py)."""
 from __future__ import annotations
-
-from flask import render_template
 
 from app.accounts.models import Role
 from app.portals import make_portal
@@ -10,8 +8,11 @@ from app.portals import make_portal
 def build():
     portal = make_portal("lab", Role.LAB)
 
-    @portal.route("/")
-    def home():
-        return render_template("portals/lab/home.html")
+    from app.labs.services import NoLab
+    from app.labs.views.lab import bp as bench_bp
+    from app.labs.views.lab import no_lab_page, queue_page
 
+    portal.add_url_rule("/", "home", queue_page)
+    portal.register_error_handler(NoLab, no_lab_page)
+    portal.register_blueprint(bench_bp)
     return portal

@@ -23,6 +23,7 @@ def build():
         return render_template("portals/patient/home.html", patient=patient, upcoming=upcoming[:3], ready=ready)
 
     from app.consultations.views.transcripts import patient_bp as consultations_bp
+    from app.labs.views.patient import bp as labs_bp
     from app.prescriptions.views.patient import bp as prescriptions_bp
     from app.records.views.patient import bp as records_bp
     from app.scheduling.views.patient import bp as scheduling_bp
@@ -31,4 +32,5 @@ def build():
     portal.register_blueprint(scheduling_bp)
     portal.register_blueprint(prescriptions_bp)
     portal.register_blueprint(consultations_bp)
+    portal.register_blueprint(labs_bp)
     return portal

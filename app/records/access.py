@@ -67,7 +67,8 @@ REFUSED = "Your account does not have access to this patient's chart."
 
 
 class ChartPart(str, enum.Enum):
-    """What a read or write touches: a kind of entry, or the free-text past history."""
+    """What a read or write touches: a kind of entry, the free-text past history, or a lab order and
+    its results (kept by the labs domain, read through this gate like the chart's own parts)."""
 
     ALLERGY = "allergy"
     PROBLEM = "problem"
@@ -77,6 +78,7 @@ class ChartPart(str, enum.Enum):
     DOCUMENT = "document"
     HISTORY = "history"
     RECORDING = "recording"  # a video visit's recording (kept by consultations, read through this gate)
+    LAB = "lab"
 
     @classmethod
     def of(cls, kind: EntryKind) -> ChartPart:

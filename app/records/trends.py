@@ -159,3 +159,12 @@ def vitals_trends(entries, *, limit: int = SERIES_LIMIT) -> list[Trend]:
     if bmi:
         trends.append(Trend("bmi", BMI.label, BMI.unit, [Line(BMI, bmi)]))
     return [_draw(trend) for trend in trends]
+
+
+def series_trend(key: str, label, unit: str, values: list[float], *, normal: tuple[float, float] | None = None,
+                 decimals: int = 1, limit: int = SERIES_LIMIT) -> Trend:
+    """A trend of any series of numbers, oldest first (a lab analyte's results), drawn like the
+    vitals' (templates/records/_vitals_trends.html), capped to its latest `limit`."""
+    values = [float(v) for v in values][-limit:]
+    sign = Sign(key, label, unit, min(values), max(values), normal, decimals=decimals)
+    return _draw(Trend(key, label, unit, [Line(sign, values)]))

@@ -36,6 +36,7 @@ PATIENT_MODULES = (
     "app/consultations/views/room.py", "app/consultations/room_socket.py", "app/consultations/chat_files.py",
     "app/consultations/views/room_panel.py", "app/consultations/recordings.py",
     "app/prescriptions/models.py", "app/prescriptions/notices.py",
+    "app/labs/models.py", "app/labs/notices.py",
 )
 
 

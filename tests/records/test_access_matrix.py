@@ -123,6 +123,11 @@ def _attempts() -> list[Attempt]:
                          lambda actor, pid, ids: services.clinical_access(actor=actor, patient_id=pid, write=True,
                                                                           part=ChartPart.RECORDING,
                                                                           action="recording.write")))
+    # the lab part: kept by the labs domain (orders, results), gated here like the rest
+    found.append(Attempt("lab.write", ChartPart.LAB, True,
+                         lambda actor, pid, ids: services.clinical_access(actor=actor, patient_id=pid,
+                                                                          part=ChartPart.LAB, action="lab.write",
+                                                                          write=True)))
     found.append(Attempt("history.update", ChartPart.HISTORY, True,
                          lambda actor, pid, ids: services.history_update(actor=actor, patient_id=pid,
                                                                          history="Appendectomy 2004")))
@@ -262,7 +267,7 @@ def test_a_registered_purpose_opens_only_its_parts_to_its_roles_when_it_applies(
         (pharmacist, mine, ChartPart.MEDICATION, True, "dispensing"),   # it writes nothing
         (pharmacist, other, ChartPart.MEDICATION, False, "dispensing"),  # it does not apply to this patient
         (pharmacist, mine, ChartPart.MEDICATION, False, None),          # without the purpose: no chart
-        (pharmacist, mine, ChartPart.MEDICATION, False, "lab order"),   # a purpose nobody registered
+        (pharmacist, mine, ChartPart.MEDICATION, False, "research"),    # a purpose nobody registered
         (Actor.for_user(make_user(Role.RECEPTION)), mine, ChartPart.MEDICATION, False, "dispensing"),
     ]:
         with pytest.raises(ChartAccessDenied) as error:

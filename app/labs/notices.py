@@ -1,0 +1,116 @@
+"""What patients are told about their lab orders, in their language, and the live refresh of the
+lab's queue. Nothing clinical leaves by SMS: never a test's name (a test can reveal a diagnosis),
+only "a lab test", where to go and how to prepare."""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.accounts.models import Site, User
+from app.core.db import on_commit
+from app.core.i18n import in_language
+from app.extensions import db, hub
+from app.labs.channels import lab_channel, results_channel
+from app.labs.models import LabOrder
+from app.notifications.models import Channel
+from app.notifications.services import notification_queue
+from app.records.models import Patient
+
+
+def _where(site: Site) -> str:
+    return f"{site.name} ({site.address})" if site.address else site.name
+
+
+def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str],
+                  subject: Callable[[], str] | None = None) -> None:
+    """In-app and SMS to the patient (and email, given a `subject`), once per order and event;
+    `text(where)` and `subject()` are called inside the patient's language."""
+    patient = db.session.get(Patient, order.patient_id)
+    user = db.session.get(User, patient.user_id) if patient.user_id else None
+    site = db.session.get(Site, order.site_id)
+    clinic = current_app.config["CLINIC_NAME"]
+    key = f"lab:{order.id}:{event}"
+    with in_language(user.language if user else None):
+        body = text(_where(site))
+        if user:
+            notification_queue(dedupe_key=f"{key}:in_app", channel=Channel.IN_APP, user_id=user.id, body=body)
+        if user and subject is not None:
+            notification_queue(dedupe_key=f"{key}:email", channel=Channel.EMAIL, user_id=user.id,
+                               to_address=user.email, subject=subject(),
+                               body=_("Hello %(name)s,", name=patient.given_name) + f"\n\n{body}\n\n{clinic}")
+        phone = patient.phone or (user.phone if user else None)
+        if phone:
+            notification_queue(dedupe_key=f"{key}:sms", channel=Channel.SMS, user_id=user.id if user else None,
+                               to_address=phone, body=f"{clinic}: {body}"[:480])
+
+
+def order_placed(order: LabOrder, *, fasting_hours: int | None, bring_urine: bool) -> None:
+    def text(where: str) -> str:
+        parts = [_("Your doctor has asked for a lab test. Please go to %(lab)s.", lab=where)]
+        if fasting_hours:
+            parts.append(_("Do not eat or drink anything except water for %(hours)s hours before you go.",
+                           hours=fasting_hours))
+        if bring_urine:
+            parts.append(_("The lab will ask you for a urine sample."))
+        if order.urgency == "urgent":
+            parts.append(_("Please go today."))
+        return " ".join(parts)
+
+    _tell_patient(order, event="ordered", text=text)
+
+
+def new_sample_needed(order: LabOrder, *, number: int) -> None:
+    _tell_patient(order, event=f"resample{number}", text=lambda where: _(
+        "The lab needs a new sample for your test. Please go back to %(lab)s. We are sorry for the trouble.",
+        lab=where))
+
+
+def results_ready(order: LabOrder, *, amended: bool = False) -> None:
+    """The patient: "your results are ready" (values only in the app); the doctor: in the app."""
+    version = order.report.version
+    _tell_patient(order, event=f"released{version}", subject=lambda: (
+        _("Your lab results have been corrected") if amended else _("Your lab results are ready")),
+        text=lambda where: (
+            _("The lab has corrected your test results. Open MyAfya to see them.") if amended else
+            _("Your lab test results are ready. Open MyAfya to see them.")))
+    _tell_doctor(order, event=f"released{version}", text=lambda patient: (
+        _("Amended lab results for %(patient)s: review them.", patient=patient) if amended else
+        _("Lab results for %(patient)s are ready: review them.", patient=patient)))
+
+
+def critical_alert(order: LabOrder) -> None:
+    """At once, to the ordering doctor: in the app (named, live) and by SMS (no name, no value)."""
+    doctor = db.session.get(User, order.doctor_id)
+    _tell_doctor(order, event="critical", text=lambda patient: _(
+        "Critical lab result for %(patient)s: open it now.", patient=patient))
+    if doctor.phone:
+        with in_language(doctor.language):
+            notification_queue(dedupe_key=f"lab:{order.id}:critical:sms", channel=Channel.SMS, user_id=doctor.id,
+                               to_address=doctor.phone, body="{}: {}".format(current_app.config["CLINIC_NAME"], _(
+                                   "A critical lab result for one of your patients is waiting. Open MyAfya now.")))
+
+
+def _tell_doctor(order: LabOrder, *, event: str, text: Callable[[str], str]) -> None:
+    doctor = db.session.get(User, order.doctor_id)
+    patient = db.session.get(Patient, order.patient_id)
+    with in_language(doctor.language):
+        notification_queue(dedupe_key=f"lab:{order.id}:{event}:doctor", channel=Channel.IN_APP, user_id=doctor.id,
+                           body=text(patient.full_name))
+
+
+def publish_after_commit(order: LabOrder) -> None:
+    """After commit, the lab's queue, the ordering doctor's results and the patient's list refresh."""
+    site_id, order_id, doctor_id = order.site_id, order.id, order.doctor_id
+    patient_user_id = db.session.execute(select(Patient.user_id).where(Patient.id == order.patient_id)).scalar()
+
+    def publish() -> None:
+        message = {"type": "lab_order", "id": order_id}
+        hub.publish(lab_channel(site_id), message)
+        hub.publish(results_channel(doctor_id), message)
+        if patient_user_id:
+            hub.publish(f"patient:{patient_user_id}", message)
+
+    on_commit(db.session, publish)

@@ -1,0 +1,153 @@
+"""Open-loop load test of the lab: the technician's queue partial and a sample received at the bench.
+
+    make bench-lab      (or: .venv/bin/python tests/perf/lab_load.py --seconds 20)
+
+Seeds the demo, then puts enough orders in the demo lab's queue (samples taken, waiting at the
+bench), starts gunicorn as the Procfile does on PostgreSQL, and measures:
+- the queue partial (what live.js fetches on every queue event): 50 requests/s; budget p95 < 50 ms
+  and under 5 KB (gzipped, as sent) with a full queue (it lists the first 50);
+- "received at the bench" (the conditional UPDATE, the sample stamped, audited through the records
+  gate, in one transaction): 10 requests/s, each a different order; budget p95 < 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server, wait_until_up  # noqa: E402
+from tests.processes import stop  # noqa: E402
+
+
+def prepare(db_url: str, waiting: int) -> list[int]:
+    """The demo plus `waiting` orders at the demo lab with their samples taken; their ids."""
+    import secrets
+
+    from app import create_app
+    from app.core.migrate import upgrade_to_head
+
+    upgrade_to_head(db_url)
+    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
+    with app.app_context():
+        from sqlalchemy import select
+
+        from app.accounts.models import Site, SiteKind, User
+        from app.core.clock import clock
+        from app.demo import seed_demo
+        from app.extensions import db
+        from app.labs.bench import CODE_ALPHABET
+        from app.labs.models import LabOrder, LabSample, LabTest
+        from app.records.models import Patient
+
+        seed_demo()
+        site = db.session.execute(select(Site).where(Site.kind == SiteKind.LAB.value)).scalars().first()
+        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
+        patients = db.session.execute(select(Patient.id)).scalars().all()
+        test = db.session.execute(select(LabTest).where(LabTest.code == "FBC")).scalar_one()
+        ids, now = [], clock.now()
+        for n in range(waiting):
+            order = LabOrder(patient_id=patients[n % len(patients)], doctor_id=doctor.id, site_id=site.id,
+                             urgency="urgent" if n % 7 == 0 else "routine", status="collected",
+                             tests=[{"test_id": test.id, "code": test.code, "name": test.name,
+                                     "sample_type": test.sample_type, "loinc": test.loinc,
+                                     "price_cents": test.price_cents}],
+                             note="Bench order.", target_minutes=test.turnaround_minutes, ordered_at=now,
+                             status_changed_at=now, collected_at=now)
+            db.session.add(order)
+            db.session.flush()
+            db.session.add(LabSample(order_id=order.id, collected_at=now,
+                                     code="B" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(9))))
+            ids.append(order.id)
+        db.session.commit()
+        return ids
+
+
+async def bench_queue(base: str, rate: float, seconds: float) -> Recorder:
+    record = Recorder("lab queue partial")
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(5)]
+    try:
+        for session in sessions:
+            await sign_in(session, base, "lab@demo.test")
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with sessions[i % len(sessions)].get(f"{base}/lab/", headers={
+                    "HX-Request": "true", "Accept-Encoding": "gzip"}) as response:
+                body = await response.read()
+                size = int(response.headers.get("Content-Length", len(body)))
+                record.add(loop.time() - scheduled, response.status, size)
+
+        await open_loop(rate, seconds, one)
+    finally:
+        for session in sessions:
+            await session.close()
+    return record
+
+
+async def bench_receive(base: str, rate: float, seconds: float, ids: list[int]) -> Recorder:
+    record = Recorder("received at the bench")
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        token = await sign_in(session, base, "lab@demo.test")
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with session.post(f"{base}/lab/orders/{ids[-1 - i]}/receive",
+                                    data={"csrf_token": token}, allow_redirects=False) as response:
+                await response.read()
+                ok = response.status == 303
+                record.add(loop.time() - scheduled, response.status if ok else f"{response.status} refused")
+
+        await open_loop(rate, seconds, one)
+    finally:
+        await session.close()
+    return record
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    name = f"myafya_lab_bench_{os.getpid()}"
+    db_url = f"{PG}/{name}"
+    psql(f"CREATE DATABASE {name}")
+    server = None
+    receives = int(10 * args.seconds)
+    try:
+        ids = prepare(db_url, waiting=receives + 100)
+        port = free_port()
+        server = start_server(db_url, port)
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base)
+        queue = asyncio.run(bench_queue(base, 50, args.seconds))
+        received = asyncio.run(bench_receive(base, 10, args.seconds, ids))
+    finally:
+        if server is not None:
+            stop(server)
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    print(queue.line())
+    print(f"{'':<22} partial as sent: max {max(queue.sizes or [0])} B (the queue held {len(ids)} orders)")
+    print(received.line())
+    failures = []
+    if queue.pct(.95) >= 50:
+        failures.append("queue p95 >= 50 ms")
+    if max(queue.sizes or [0]) >= 5 * 1024:
+        failures.append("queue partial >= 5 KB")
+    if received.pct(.95) >= 100:
+        failures.append("receive p95 >= 100 ms")
+    if queue.errors or received.errors:
+        failures.append("errors")
+    print("budgets met" if not failures else "BUDGETS MISSED: " + ", ".join(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -199,6 +200,10 @@ class WalkInForm(FlaskForm):
                       choices=choices([("", "—"), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]),
                       validators=[Optional()])
     national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])
+    # Filled only after the desk was shown likely duplicates and chose to register a new record.
+    register_anyway = HiddenField()
+    duplicate_reason = TextAreaField(_l("Why is this a different person?"), filters=[_strip],
+                                     validators=[Optional(), Length(max=300)])
 
 
 def _reason_field(label):

@@ -20,7 +20,7 @@ def _name_matches(words: list[str]):
 def patients_search(term: str, *, limit: int = 10) -> list[Patient]:
     """Find a patient by words of the name (any order, each the start of a word), a phone number in
     any form ("0722 333 444", "+254722333444", "254722333444", or part of it) or an MRN, in a few
-    keystrokes."""
+    keystrokes. A record merged into another is left out: the kept one is found instead."""
     term = " ".join(term.split())
     if len(term) < 2:
         return []
@@ -38,5 +38,5 @@ def patients_search(term: str, *, limit: int = 10) -> list[Patient]:
     if term.upper().startswith("MA"):
         conditions.append(Patient.mrn == term.upper())
     return list(db.session.execute(
-        select(Patient).where(or_(*conditions)).order_by(Patient.family_name, Patient.given_name).limit(limit)
+        select(Patient).where(or_(*conditions), Patient.merged_into_id.is_(None)).order_by(Patient.family_name, Patient.given_name).limit(limit)
     ).scalars())

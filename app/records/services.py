@@ -23,7 +23,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.phones import phone_clean
 from app.core.security import DB_INT_MAX
 from app.extensions import db
-from app.records import access, icd10, visits
+from app.records import access, duplicates, icd10, visits
 from app.records.access import AccessDecision, ChartPart
 from app.records.models import (
     DOCUMENT_FILE_FIELDS,
@@ -83,6 +83,39 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     db.session.flush()
     patient.mrn = mrn_for(patient.id)
     db.session.flush()
+    return patient
+
+
+class LikelyDuplicates(DomainError):
+    """The person may already have a record: `patients`, best first (app/records/duplicates.py)."""
+
+    def __init__(self, patients: list[Patient], *, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.patients = patients
+
+
+DUPLICATE_REASON_MAX = 300
+
+
+def patient_register_at_desk(*, actor: Actor, given_name: str, family_name: str, phone: str | None = None,
+                             date_of_birth: dt.date | None = None, sex: str | None = None,
+                             national_id: str | None = None, despite_duplicates: str | None = None) -> Patient:
+    """Register a walk-in, unless they may already have a record: then LikelyDuplicates, so the desk
+    offers the existing record first. `despite_duplicates`: the desk's reason to register a new
+    record all the same (required once duplicates were shown; audited on the new record)."""
+    candidates = duplicates.likely_duplicates(given_name=given_name, family_name=family_name, phone=phone,
+                                              date_of_birth=date_of_birth)
+    reason = " ".join((despite_duplicates or "").split())[:DUPLICATE_REASON_MAX]
+    if candidates and despite_duplicates is None:
+        raise LikelyDuplicates(candidates, message=_("This person may already have a record."))
+    if candidates and not reason:
+        raise LikelyDuplicates(candidates, message=_("Say why this is a different person."), field="duplicate_reason")
+    patient = patient_create(given_name=given_name, family_name=family_name, phone=phone,
+                             date_of_birth=date_of_birth, sex=sex, national_id=national_id)
+    if candidates:
+        audit_access(actor=actor, patient_id=patient.id, action="patient.register_despite_duplicates",
+                     reason="administration: " + reason,
+                     target="patients:" + ",".join(str(p.id) for p in candidates))
     return patient
 
 

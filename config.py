@@ -115,6 +115,9 @@ def from_environment() -> dict:
         # client, so login throttling counts people, not the router.
         "PROXY_HOPS": _int("PROXY_HOPS", 0),
         "CLINIC_TIMEZONE": _env("CLINIC_TIMEZONE", "Africa/Nairobi"),
+        # Phone numbers typed without a country code are read as this country's (ISO 3166 code) and
+        # stored in E.164 (app/core/phones.py).
+        "CLINIC_COUNTRY": _env("CLINIC_COUNTRY", "KE"),
         "CANCEL_CUTOFF_MINUTES": _int("CANCEL_CUTOFF_MINUTES", 120),
         "NO_SHOW_GRACE_MINUTES": _int("NO_SHOW_GRACE_MINUTES", 15),
         "REMINDER_LEAD_MINUTES": _int("REMINDER_LEAD_MINUTES", 120),

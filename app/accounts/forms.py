@@ -17,10 +17,11 @@ from wtforms.validators import (
 from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role, StaffProfile, User
 from app.core.forms import choices, fits
 from app.core.i18n import LANGUAGES, current_language
+from app.core.phones import PhoneNumber
 
 # A plain shape check: clinic staff use local and test domains that strict validators refuse.
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$", message=_l("Enter an email address, like name@example.com."))
-PHONE = Regexp(r"^\+?[0-9 ()-]{7,20}$", message=_l("Enter a phone number, like +254 712 345 678."))
+PHONE = PhoneNumber()
 
 
 def _strip(value):

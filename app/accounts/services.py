@@ -33,6 +33,7 @@ from app.core.db import on_commit, utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.i18n import in_language, supported
 from app.core.links import external_url
+from app.core.phones import phone_clean
 from app.extensions import db
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue
@@ -337,6 +338,7 @@ def patient_account_register(*, email: str, password: str, full_name: str, phone
     problem = password_problem(password, email=email)
     if problem:
         raise DomainError(problem, field="password")
+    phone = phone_clean(phone)
     hashed = password_hash(password)
     existing = user_by_email(email)
     if existing is None:
@@ -446,7 +448,7 @@ def staff_account_create(*, email: str, full_name: str, role: Role, password: st
     problem = password_problem(password, email=email)
     if problem:
         raise DomainError(problem, field="password")
-    user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, phone=phone,
+    user = User(email=normalise_email(email), full_name=full_name.strip(), role=role.value, phone=phone_clean(phone),
                 password_hash=password_hash(password))
     _account_add(user, _("An account with this email already exists."))
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents, site_id=site_id))

@@ -45,6 +45,9 @@ PHRASES = {
     "recording.list": _l("Looked at video visit recordings"),
     "recording.play": _l("Played a video visit recording"),
     "recording.purge": _l("Deleted a video visit recording at the end of its retention time"),
+    "patient.merge": _l("Joined two records of the same person into one"),
+    "patient.merge.undo": _l("Separated two records that had been joined"),
+    "patient.register_despite_duplicates": _l("Registered a new record beside a similar one"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

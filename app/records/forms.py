@@ -9,6 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -20,12 +21,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
     StopValidation,
 )
 
 from app.core.forms import choices, date_of_birth_bounds, fits
 from app.core.i18n import format_day
+from app.core.phones import PhoneNumber
 from app.records.access import EMERGENCY_REASON_MAX, EMERGENCY_REASON_MIN
 from app.records.models import DOCUMENT_NOTE_MAX, DOCUMENT_TITLE_MAX, REASON_MAX, SOAP_FIELDS, EntryKind, Patient
 from app.records.visits import clinic_today
@@ -193,13 +194,16 @@ class WalkInForm(FlaskForm):
     family_name = StringField(_l("Family name"),
                               validators=[InputRequired(_l("Enter the family name.")), fits(Patient.family_name)])
     phone = StringField(_l("Mobile phone"), validators=[
-        Optional(), fits(Patient.phone),
-        Regexp(r"^\+?[0-9 ()-]{7,20}$", message=_l("Enter a phone number, like +254 712 345 678."))])
+        Optional(), Length(max=30), PhoneNumber()])
     date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), date_of_birth_bounds()])
     sex = SelectField(_l("Sex"),
                       choices=choices([("", "—"), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]),
                       validators=[Optional()])
     national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])
+    # Filled only after the desk was shown likely duplicates and chose to register a new record.
+    register_anyway = HiddenField()
+    duplicate_reason = TextAreaField(_l("Why is this a different person?"), filters=[_strip],
+                                     validators=[Optional(), Length(max=300)])
 
 
 def _reason_field(label):

@@ -5,7 +5,7 @@ import datetime as dt
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -30,6 +30,9 @@ class Patient(Base):
     national_id_index: Mapped[str | None] = mapped_column(BlindIndex, index=True, unique=True)
     history: Mapped[str | None] = mapped_column(EncryptedText)  # free-text past history
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an admin merged this record into another (app/records/merge.py): it is then found
+    # by nobody's search and its page points to the kept record.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), index=True)
 
     entries: Mapped[list["ClinicalEntry"]] = relationship(back_populates="patient", order_by="ClinicalEntry.recorded_at.desc()")
 
@@ -170,3 +173,25 @@ class Icd10Code(Base):
     @property
     def label(self) -> str:
         return f"{self.code} {self.title}"
+
+
+class PatientMerge(Base):
+    """An admin's merge of one record (`merged_id`) into another (`kept_id`), with exactly what
+    moved ({table: [row ids]}, and the sign-in account under "users"), so an undo moves back exactly
+    that and nothing that was added to the kept record since."""
+
+    __tablename__ = "patient_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kept_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    moved: Mapped[dict] = mapped_column(JSON)
+    # Why the admin judged them one person: free text about patients, so encrypted.
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    merged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    kept: Mapped[Patient] = relationship(foreign_keys=[kept_id])
+    merged: Mapped[Patient] = relationship(foreign_keys=[merged_id])

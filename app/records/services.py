@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import re
 import uuid
 
 from flask_babel import gettext as _
@@ -21,9 +20,10 @@ from app.core.actor import Actor
 from app.core.clock import clock
 from app.core.db import column_length
 from app.core.errors import DomainError, NotFound
+from app.core.phones import phone_clean
 from app.core.security import DB_INT_MAX
 from app.extensions import db
-from app.records import access, icd10, visits
+from app.records import access, duplicates, icd10, visits
 from app.records.access import AccessDecision, ChartPart
 from app.records.models import (
     DOCUMENT_FILE_FIELDS,
@@ -52,19 +52,6 @@ def mrn_for(patient_id: int) -> str:
     return f"MA{digits}{check}"
 
 
-def normalise_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    digits = re.sub(r"[^0-9+]", "", phone)
-    return digits or None
-
-
-def _check_phone(normalised: str | None) -> None:
-    """International numbers (E.164) have at most 15 digits, which the phone column holds."""
-    if normalised and (normalised.count("+") > 1 or len(normalised.lstrip("+")) > 15):
-        raise DomainError(_("Enter a phone number of at most 15 digits, like +254 712 345 678."), field="phone")
-
-
 def split_name(full_name: str) -> tuple[str, str]:
     parts = full_name.strip().split()
     if len(parts) < 2:
@@ -78,8 +65,7 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     given_name, family_name = given_name.strip(), family_name.strip()
     if not given_name:
         raise DomainError(_("Enter the patient's given name."), field="given_name")
-    phone = normalise_phone(phone)
-    _check_phone(phone)
+    phone = phone_clean(phone)
     if date_of_birth and date_of_birth > dt.date.today():
         raise DomainError(_("The date of birth is in the future."), field="date_of_birth")
     if national_id:
@@ -100,6 +86,39 @@ def patient_create(*, given_name: str, family_name: str, phone: str | None = Non
     return patient
 
 
+class LikelyDuplicates(DomainError):
+    """The person may already have a record: `patients`, best first (app/records/duplicates.py)."""
+
+    def __init__(self, patients: list[Patient], *, message: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.patients = patients
+
+
+DUPLICATE_REASON_MAX = 300
+
+
+def patient_register_at_desk(*, actor: Actor, given_name: str, family_name: str, phone: str | None = None,
+                             date_of_birth: dt.date | None = None, sex: str | None = None,
+                             national_id: str | None = None, despite_duplicates: str | None = None) -> Patient:
+    """Register a walk-in, unless they may already have a record: then LikelyDuplicates, so the desk
+    offers the existing record first. `despite_duplicates`: the desk's reason to register a new
+    record all the same (required once duplicates were shown; audited on the new record)."""
+    candidates = duplicates.likely_duplicates(given_name=given_name, family_name=family_name, phone=phone,
+                                              date_of_birth=date_of_birth)
+    reason = " ".join((despite_duplicates or "").split())[:DUPLICATE_REASON_MAX]
+    if candidates and despite_duplicates is None:
+        raise LikelyDuplicates(candidates, message=_("This person may already have a record."))
+    if candidates and not reason:
+        raise LikelyDuplicates(candidates, message=_("Say why this is a different person."), field="duplicate_reason")
+    patient = patient_create(given_name=given_name, family_name=family_name, phone=phone,
+                             date_of_birth=date_of_birth, sex=sex, national_id=national_id)
+    if candidates:
+        audit_access(actor=actor, patient_id=patient.id, action="patient.register_despite_duplicates",
+                     reason="administration: " + reason,
+                     target="patients:" + ",".join(str(p.id) for p in candidates))
+    return patient
+
+
 def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None,
                           language: str = "en") -> Patient | None:
     """The new patient, or None when the email already had an account (its owner is emailed instead:
@@ -109,7 +128,7 @@ def patient_self_register(*, email: str, password: str, full_name: str, phone: s
         raise DomainError(_("Our records hold up to %(given)s characters for the first names and %(family)s for "
                             "the family name: shorten it.", given=column_length(Patient.given_name),
                             family=column_length(Patient.family_name)), field="full_name")
-    _check_phone(normalise_phone(phone))
+    phone = phone_clean(phone)
     user = patient_account_register(email=email, password=password, full_name=full_name, phone=phone,
                                     language=language)
     if user is None:

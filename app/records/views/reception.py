@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form
+from app.core.request_actor import current_actor
 from app.records import services, visits
 from app.records.forms import WalkInForm
 from app.records.views._common import patient_search_page
@@ -24,9 +25,16 @@ def new_patient():
     form = WalkInForm()
     if form.validate_on_submit():
         try:
-            patient = services.patient_create(given_name=form.given_name.data, family_name=form.family_name.data,
-                                              phone=form.phone.data or None, date_of_birth=form.date_of_birth.data,
-                                              sex=form.sex.data or None, national_id=form.national_id.data or None)
+            patient = services.patient_register_at_desk(
+                actor=current_actor(), given_name=form.given_name.data, family_name=form.family_name.data,
+                phone=form.phone.data or None, date_of_birth=form.date_of_birth.data, sex=form.sex.data or None,
+                national_id=form.national_id.data or None,
+                despite_duplicates=form.duplicate_reason.data if form.register_anyway.data else None)
+        except services.LikelyDuplicates as found:
+            form.register_anyway.data = "1"
+            if found.field:
+                form.duplicate_reason.errors = [found.message]
+            return render_form("records/reception/new_patient.html", form=form, duplicates=found.patients, status=422)
         except DomainError as error:
             show_error(form, error)
             return render_form("records/reception/new_patient.html", form=form, status=422)
@@ -41,6 +49,9 @@ def patient(patient_id: int):
         found = services.patient_get(patient_id)
     except NotFound:
         abort(404)
+    if found.merged_into_id is not None:
+        flash(_("This record was merged into the one below."), "info")
+        return redirect(url_for("reception.records.patient", patient_id=found.merged_into_id), code=303)
     upcoming, past = visits.patient_appointments(patient_id)
     no_shows = visits.no_show_counts([patient_id]).get(patient_id, 0)
     return render_form("records/reception/patient.html", patient=found, upcoming=upcoming, past=past, no_shows=no_shows)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -23,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import PG, REDIS, Recorder, free_port, open_loop, psql, sign_in, start_server, wait_until_up  # noqa: E402
-from tests.processes import stop  # noqa: E402
+from tests.perf.load import REDIS, Recorder, bench_database, open_loop, served, sign_in, verdict  # noqa: E402
 
 
 def prepare(db_url: str, waiting: int) -> list[int]:
@@ -116,37 +114,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
-    name = f"myafya_lab_bench_{os.getpid()}"
-    db_url = f"{PG}/{name}"
-    psql(f"CREATE DATABASE {name}")
-    server = None
     receives = int(10 * args.seconds)
-    try:
+    with bench_database("myafya_lab_bench") as db_url:
         ids = prepare(db_url, waiting=receives + 100)
-        port = free_port()
-        server = start_server(db_url, port)
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base)
-        queue = asyncio.run(bench_queue(base, 50, args.seconds))
-        received = asyncio.run(bench_receive(base, 10, args.seconds, ids))
-    finally:
-        if server is not None:
-            stop(server)
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        with served(db_url) as (base, _server):
+            queue = asyncio.run(bench_queue(base, 50, args.seconds))
+            received = asyncio.run(bench_receive(base, 10, args.seconds, ids))
     print(queue.line())
     print(f"{'':<22} partial as sent: max {max(queue.sizes or [0])} B (the queue held {len(ids)} orders)")
     print(received.line())
-    failures = []
-    if queue.pct(.95) >= 50:
-        failures.append("queue p95 >= 50 ms")
-    if max(queue.sizes or [0]) >= 5 * 1024:
-        failures.append("queue partial >= 5 KB")
-    if received.pct(.95) >= 100:
-        failures.append("receive p95 >= 100 ms")
-    if queue.errors or received.errors:
-        failures.append("errors")
-    print("budgets met" if not failures else "BUDGETS MISSED: " + ", ".join(failures))
-    return 1 if failures else 0
+    return verdict({"queue p95 >= 50 ms": queue.pct(.95) >= 50,
+                    "queue partial >= 5 KB": max(queue.sizes or [0]) >= 5 * 1024,
+                    "receive p95 >= 100 ms": received.pct(.95) >= 100}, queue, received)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,11 @@ import random
 import sys
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import REDIS, Recorder, bench_database, open_loop, served, sign_in, verdict  # noqa: E402
+from tests.perf.load import REDIS, bench_database, bench_get, served, verdict  # noqa: E402
 
 YEARS = 5
 WORDS = ("seen", "for", "review", "sugars", "steady", "feet", "checked", "continue", "as", "before", "cough",
@@ -98,28 +96,6 @@ def server_cpu_seconds(server) -> float:
     return total / tick
 
 
-async def bench_chart(base: str, rate: float, seconds: float, patient_id: int, on_start=lambda: None) -> Recorder:
-    record = Recorder("doctor's chart")
-    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(10)]
-    try:
-        for session in sessions:
-            await sign_in(session, base, "doctor@demo.test")
-        on_start()  # after signing in: a password hash is not a chart
-
-        async def one(i: int, scheduled: float) -> None:
-            loop = asyncio.get_running_loop()
-            async with sessions[i % len(sessions)].get(f"{base}/doctor/patients/{patient_id}",
-                                                       headers={"Accept-Encoding": "gzip"}) as response:
-                await response.read()
-                record.add(loop.time() - scheduled, response.status, int(response.headers.get("Content-Length", 0)))
-
-        await open_loop(rate, seconds, one)
-    finally:
-        for session in sessions:
-            await session.close()
-    return record
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=50)
@@ -130,8 +106,9 @@ def main() -> int:
         with served(db_url) as (base, server):
             load_before = os.getloadavg()[0]
             cpu_before = []
-            chart = asyncio.run(bench_chart(base, args.rate, args.seconds, patient_id,
-                                            on_start=lambda: cpu_before.append(server_cpu_seconds(server))))
+            chart = asyncio.run(bench_get(base, args.rate, args.seconds, name="doctor's chart", email="doctor@demo.test",
+                                          path=f"/doctor/patients/{patient_id}", clients=10, htmx=False,
+                                          on_start=lambda: cpu_before.append(server_cpu_seconds(server))))
             cpu_per_request = (server_cpu_seconds(server) - cpu_before[0]) / max(len(chart.latencies), 1) * 1000
     print(chart.line())
     print(f"{'':<22} page gzipped: max {max(chart.sizes or [0])} B; server CPU {cpu_per_request:.1f} ms per request")

@@ -99,6 +99,31 @@ def served(db_url: str) -> Iterator[tuple[str, subprocess.Popen]]:
         stop(server)
 
 
+async def bench_get(base: str, rate: float, seconds: float, *, name: str, email: str, path: str, clients: int = 5,
+                    htmx: bool = True, on_start=lambda: None) -> Recorder:
+    """GET `path` at `rate` per second for `seconds`, open loop, as `email` signed in on `clients`
+    sessions (an htmx partial unless `htmx` is False), gzip accepted: latencies and sizes as sent."""
+    record = Recorder(name)
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(clients)]
+    headers = {"Accept-Encoding": "gzip", **({"HX-Request": "true"} if htmx else {})}
+    try:
+        for session in sessions:
+            await sign_in(session, base, email)
+        on_start()  # after signing in: a password hash is not what is measured
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with sessions[i % len(sessions)].get(f"{base}{path}", headers=headers) as response:
+                body = await response.read()
+                record.add(loop.time() - scheduled, response.status, int(response.headers.get("Content-Length", len(body))))
+
+        await open_loop(rate, seconds, one)
+    finally:
+        for session in sessions:
+            await session.close()
+    return record
+
+
 def verdict(missed: dict[str, bool], *recorders: "Recorder") -> int:
     """Print which budgets were missed (any errors miss one too); the exit status: 1 when any was."""
     failures = [budget for budget, was_missed in missed.items() if was_missed]

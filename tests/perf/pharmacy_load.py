@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import REDIS, Recorder, bench_database, open_loop, served, sign_in, verdict  # noqa: E402
+from tests.perf.load import REDIS, Recorder, bench_database, bench_get, open_loop, served, sign_in, verdict  # noqa: E402
 
 
 def prepare(db_url: str, ready: int) -> list[int]:
@@ -71,28 +71,6 @@ def prepare(db_url: str, ready: int) -> list[int]:
         return ids
 
 
-async def bench_queue(base: str, rate: float, seconds: float) -> Recorder:
-    record = Recorder("pharmacy queue partial")
-    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(5)]
-    try:
-        for session in sessions:
-            await sign_in(session, base, "pharmacist@demo.test")
-        loop = asyncio.get_running_loop()
-
-        async def one(i: int, scheduled: float) -> None:
-            async with sessions[i % len(sessions)].get(f"{base}/pharmacy/", headers={
-                    "HX-Request": "true", "Accept-Encoding": "gzip"}) as response:
-                body = await response.read()
-                size = int(response.headers.get("Content-Length", len(body)))
-                record.add(loop.time() - scheduled, response.status, size)
-
-        await open_loop(rate, seconds, one)
-    finally:
-        for session in sessions:
-            await session.close()
-    return record
-
-
 async def bench_dispense(base: str, rate: float, seconds: float, ids: list[int]) -> Recorder:
     record = Recorder("hand-over")
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
@@ -122,7 +100,7 @@ def main() -> int:
     with bench_database("myafya_pharmacy_bench") as db_url:
         ids = prepare(db_url, ready=dispenses)
         with served(db_url) as (base, _server):
-            queue = asyncio.run(bench_queue(base, 50, args.seconds))
+            queue = asyncio.run(bench_get(base, 50, args.seconds, name="pharmacy queue partial", email="pharmacist@demo.test", path="/pharmacy/"))
             handover = asyncio.run(bench_dispense(base, 10, args.seconds, ids))
     print(queue.line())
     print(f"{'':<22} partial as sent: max {max(queue.sizes or [0])} B (the queue held {dispenses} ready prescriptions)")

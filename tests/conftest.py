@@ -232,3 +232,26 @@ def signed_in(app, make_user):
         return b, user
 
     return sign_in
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request, database_url, tmp_path):
+    """An empty database of each kind for a migration test: a SQLite file, or a PostgreSQL database of
+    its own beside the suite's (dropped afterwards)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    url = make_url(database_url)
+    name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

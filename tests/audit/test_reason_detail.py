@@ -7,13 +7,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import uuid
 
 import pytest
 from alembic import command
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.accounts.models import Role
@@ -164,24 +162,6 @@ def old_mac(key: bytes, values: dict) -> str:
               values["reason"], values["ip"], values["path"], values["prev_mac"])
     canonical = json.dumps(fields, ensure_ascii=True, separators=(",", ":"))
     return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def empty_database(request, database_url, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_audit_{uuid.uuid4().hex[:8]}"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 def write_old_rows(url: str, key: bytes) -> list[dict]:

@@ -2,35 +2,13 @@
 others stay as typed); down and up again."""
 from __future__ import annotations
 
-import uuid
-
-import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from app.core.migrate import alembic_config
 
 REVISION = "0022_people"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, database_url, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-        return
-    url = make_url(database_url)
-    name = f"{url.database}_people_{uuid.uuid4().hex[:8]}"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 def test_people_migrates_phones_up_and_down(empty_database):

@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, abort, url_for
 from flask_login import current_user
 
+from app.core.confirm import asks_first
 from app.core.errors import NotFound
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
@@ -83,6 +84,7 @@ def availability_exceptions():
     return hours.add_exception(current_user, _my_hours_urls())
 
 
-@bp.route("/availability/exceptions/<int:exception_id>/delete", methods=["POST"])
+@bp.route("/availability/exceptions/<int:exception_id>/delete", methods=["GET", "POST"])
+@asks_first(lambda exception_id: hours.ask_remove_exception(current_user, _my_hours_urls(), exception_id))
 def availability_exception_remove(exception_id: int):
     return hours.remove_exception(current_user, _my_hours_urls(), exception_id)

@@ -62,6 +62,12 @@ def advance(appointment_id: int, action: str):
                         fragment="scheduling/doctor/_day.html", fragment_context=day_context)
 
 
+@bp.route("/<int:appointment_id>/<action>/undo", methods=["POST"])
+def undo(appointment_id: int, action: str):
+    return flow.undo(appointment_id, action, redirect_to=url_for("doctor.home"),
+                     fragment="scheduling/doctor/_day.html", fragment_context=day_context)
+
+
 def _my_hours_urls() -> dict:
     return {"page": url_for("doctor.scheduling.availability"), "hours": url_for("doctor.scheduling.availability_hours"),
             "exceptions": url_for("doctor.scheduling.availability_exceptions"),

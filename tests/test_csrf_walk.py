@@ -65,7 +65,7 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
         retry_id, dismiss_id = (note.id for note in failed)
     return {
         "admin.notifications.retry": ({"notification_id": retry_id}, {}),
-        "admin.notifications.dismiss": ({"notification_id": dismiss_id}, {}),
+        "admin.notifications.dismiss": ({"notification_id": dismiss_id}, {"confirmed": "yes"}),
         "accounts.login": ({}, {"email": "{email}", "password": PASSWORD}),
         "accounts.logout": ({}, {}),
         "accounts.switch_user": ({}, {}),

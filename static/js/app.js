@@ -83,6 +83,7 @@
     e.stopImmediatePropagation();
     asking = { form: form, submitter: e.submitter };
     document.getElementById("confirm-question").textContent = form.dataset.confirm;
+    document.getElementById("confirm-detail").textContent = form.dataset.confirmDetail || "";
     document.getElementById("confirm-yes").textContent = form.dataset.confirmYes || form.dataset.confirm;
     dialog.showModal();
     document.getElementById("confirm-no").focus();

@@ -57,6 +57,7 @@ def test_on_a_phone_the_cancel_dialog_dismissed_changes_nothing_and_confirmed_ca
     row.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_visible()
     expect(dialog.get_by_role("heading")).to_have_text(f"Cancel your appointment with {coming.doctor.full_name}?")
+    expect(dialog.locator("#confirm-detail")).to_contain_text(", ")  # the day and time: which appointment
     expect(dialog.get_by_role("button", name="Go back")).to_be_focused()
     expect(dialog.get_by_role("button", name="Cancel the appointment")).to_be_visible()
     screenshot(page, "confirm-dialog-phone")

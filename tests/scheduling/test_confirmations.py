@@ -23,6 +23,7 @@ def test_a_patient_cancelling_is_asked_first_and_a_bare_post_changes_nothing(
     form = re.search(rf'<form method="post" action="{cancel}"[^>]*>', page).group(0)
     assert 'data-confirm="Cancel your appointment with Dr Wanjiku Mwangi?"' in form
     assert 'data-confirm-yes="Cancel the appointment"' in form and "hx-confirm" not in page
+    assert 'data-confirm-detail="Tue 02 Mar 2027, 09:00"' in form
 
     tapped = browser.post(cancel, page="/patient/appointments/")   # one tap, no JavaScript
     assert tapped.status_code == 303 and tapped.headers["Location"] == cancel

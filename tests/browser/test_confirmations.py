@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from app.core.actor import Actor
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_booking_path import clinic, errors_in, mark_page, new_page  # noqa: F401  (fixtures)
+from tests.browser.test_booking_path import booked, clinic, errors_in, mark_page, new_page  # noqa: F401  (fixtures)
 from tests.browser.test_layout import PHONE
 
 pytestmark = pytest.mark.browser
@@ -119,3 +119,18 @@ def test_a_reload_after_a_form_error_shows_the_page_not_405(app, live_server, ma
     assert response.status == 200, response.status
     expect(page.get_by_role("button", name="Save the day")).to_be_visible()
     expect(page).to_have_url(re.compile(re.escape(live_server("/doctor/appointments/availability")) + "$"))
+
+
+def test_the_desk_undoes_a_check_in_from_the_notice(app, live_server, booked, new_page):  # noqa: F811
+    desk = new_page()
+    sign_in(desk, live_server, booked.desk.email)
+    desk.goto(live_server("/reception/"))
+    desk.locator("#queue-booked li", has_text=booked.patient_name).get_by_role("button", name="Check in").click()
+    notice = desk.locator("#queue-notice")
+    expect(notice).to_contain_text("Checked in.")
+    assert _status(app, booked.appointment_id) == "checked_in"
+    screenshot(desk, "desk-undo-check-in")
+    notice.get_by_role("button", name="Undo").click()
+    expect(desk.locator(".flash-success")).to_have_text("Check-in undone: booked again.")
+    expect(desk.locator("#queue-booked li", has_text=booked.patient_name)).to_be_visible()
+    assert _status(app, booked.appointment_id) == "booked"

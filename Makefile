@@ -22,7 +22,7 @@ run: install
 	$(BIN)/flask --app wsgi migrate
 	$(BIN)/flask --app wsgi seed-demo --if-empty
 	@echo "MyAfya on http://127.0.0.1:$(PORT)  (demo accounts: patient@demo.test ... password demo-password)"
-	$(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
+	PORT=$(PORT) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT) --with-threads --no-reload
 
 services:
 	@bash tests/services.sh

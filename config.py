@@ -81,7 +81,9 @@ def from_environment() -> dict:
         "CLINIC_PHONE": _env("CLINIC_PHONE"),
         "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
-        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # The address in links that leave the app (emails, SMS, Twilio callbacks). Unset, it is where
+        # `make run` serves (its PORT), so a link in a development email opens this very server.
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", f"http://127.0.0.1:{_int('PORT', 5000)}"),
         "CLINIC_NAME": _env("CLINIC_NAME", "MyAfya Clinic"),
         "FHIR_MRN_SYSTEM": _env("FHIR_MRN_SYSTEM", "urn:myafya:mrn"),
         "IDLE_TIMEOUT_SECONDS": _int("IDLE_TIMEOUT_SECONDS", 15 * 60),

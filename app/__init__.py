@@ -166,6 +166,7 @@ def register_realtime(app: Flask) -> None:
 
 def register_request_cycle(app: Flask) -> None:
     from app.accounts.sessions import enforce_idle_timeout
+    from app.core.form_urls import keep_page_url
     from app.core.policies import enforce
     from app.core.security import (
         add_security_headers,
@@ -180,6 +181,7 @@ def register_request_cycle(app: Flask) -> None:
     app.before_request(enforce)
     app.after_request(commit_or_fail)
     app.after_request(add_security_headers)
+    app.after_request(keep_page_url)
 
 
 def register_portals(app: Flask) -> None:

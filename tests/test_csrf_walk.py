@@ -65,7 +65,7 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
         retry_id, dismiss_id = (note.id for note in failed)
     return {
         "admin.notifications.retry": ({"notification_id": retry_id}, {}),
-        "admin.notifications.dismiss": ({"notification_id": dismiss_id}, {}),
+        "admin.notifications.dismiss": ({"notification_id": dismiss_id}, {"confirmed": "yes"}),
         "accounts.login": ({}, {"email": "{email}", "password": PASSWORD}),
         "accounts.logout": ({}, {}),
         "accounts.switch_user": ({}, {}),
@@ -84,9 +84,9 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
         "admin.accounts.invite": ({}, {"full_name": "New Doctor", "email": f"new.doctor{n}@clinic.test",
                                        "role": "doctor", "speciality": "Paediatrics", "fee": "1500"}),
         "admin.accounts.person": ({"user_id": other.id}, {"role": "pharmacist"}),
-        "admin.accounts.deactivate": ({"user_id": other.id}, {}),
+        "admin.accounts.deactivate": ({"user_id": other.id}, {"confirmed": "yes"}),
         "admin.accounts.reactivate": ({"user_id": inactive.id}, {}),
-        "admin.accounts.end_sessions": ({"user_id": other.id}, {}),
+        "admin.accounts.end_sessions": ({"user_id": other.id}, {"confirmed": "yes"}),
         "doctor.records.entry_add": ({"patient_id": patient.id, "kind": "note"}, {"text": "Seen today; doing well."}),
         "doctor.records.entry_status": ({"patient_id": patient.id, "entry_id": entry_id}, {"status": "resolved"}),
         "doctor.records.entry_amend": ({"patient_id": patient.id, "entry_id": entry_id},

@@ -1,13 +1,14 @@
 """Error pages in the layout, for people; never a stack trace, never a bare 500."""
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.core.errors import AccessDenied, DomainError, NotFound
+from app.core.form_urls import page_of
 from app.core.outage import database_down_response, discard_session, is_database_down
 from app.core.uploads import size_label, upload_limit_of
 
@@ -75,6 +76,10 @@ def register(app) -> None:
             return database_down_response(error)
         if error.code == 413:
             return _upload_too_large() or render_error(413)
+        if error.code == 405 and request.method in ("GET", "HEAD"):
+            page = page_of(request.path)  # a form's POST address, reloaded: its page
+            if page is not None:
+                return redirect(page, code=303)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)

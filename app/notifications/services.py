@@ -123,6 +123,13 @@ def outbox_review_list(*, limit: int = 200) -> list[OutboxRow]:
             for r in rows]
 
 
+def outbox_review_status(*, notification_id: int) -> str | None:
+    """"failed" or "uncertain" for an email/SMS awaiting review; None for anything else."""
+    return db.session.execute(
+        select(Notification.status).where(Notification.id == notification_id, Notification.status.in_(REVIEW_STATUSES),
+                                          Notification.channel != Channel.IN_APP.value)).scalar_one_or_none()
+
+
 def _review_transition(notification_id: int, **values) -> int:
     """Move a failed/uncertain row on; a conditional UPDATE, so two clicks change it once.
     NotFound when there is no such email/SMS; DomainError when it no longer needs review."""

@@ -71,6 +71,48 @@
   document.addEventListener("htmx:beforeSwap", function (e) {
     if (e.detail.boosted && e.detail.xhr.status === 503) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
+  // Destructive actions ask first (app/core/confirm.py): a form marked data-confirm opens the dialog;
+  // "yes" sends the very same form (through htmx when boosted) with the confirmation field the server
+  // waits for; "Go back", Escape or a tap outside change nothing. Capture on window: before htmx sees it.
+  var asking = null;
+  window.addEventListener("submit", function (e) {
+    var form = e.target, dialog = document.getElementById("confirm-dialog");
+    if (!form.matches || !form.matches("form[data-confirm]") || form.dataset.confirming === "1") { return; }
+    if (!dialog || !dialog.showModal) { return; }  // no dialog: the server asks on its own page
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    asking = { form: form, submitter: e.submitter };
+    document.getElementById("confirm-question").textContent = form.dataset.confirm;
+    document.getElementById("confirm-detail").textContent = form.dataset.confirmDetail || "";
+    document.getElementById("confirm-yes").textContent = form.dataset.confirmYes || form.dataset.confirm;
+    dialog.showModal();
+    document.getElementById("confirm-no").focus();
+  }, true);
+  function confirmed() {
+    var dialog = document.getElementById("confirm-dialog"), pending = asking, field;
+    asking = null;
+    dialog.close();
+    if (!pending) { return; }
+    field = document.createElement("input");
+    field.type = "hidden"; field.name = "confirmed"; field.value = "yes";
+    pending.form.appendChild(field);
+    pending.form.dataset.confirming = "1";
+    try {
+      if (pending.form.requestSubmit) { pending.form.requestSubmit(pending.submitter || undefined); } else { pending.form.submit(); }
+    } finally {  // the form's values are taken: the next tap on it asks again
+      pending.form.removeChild(field);
+      delete pending.form.dataset.confirming;
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (!dialog || !dialog.open) { return; }
+    if (e.target.id === "confirm-yes") { confirmed(); }
+    else if (e.target.id === "confirm-no") { asking = null; dialog.close(); }
+  });
+  document.addEventListener("close", function (e) {
+    if (e.target.id === "confirm-dialog") { asking = null; }
+  }, true);
   // Any request the server sees counts as activity: restart the countdown after each htmx swap;
   // except a live page re-fetching itself after an event (live.js), which the server does not count.
   document.addEventListener("htmx:afterSettle", function (e) {

@@ -9,6 +9,8 @@ from app.extensions import db
 from tests.accounts.conftest import is_signed_out, link_in, second_device, text
 from tests.conftest import Browser
 
+CONFIRMED = {"confirmed": "yes"}  # the answer to "Deactivate…?" (app/core/confirm.py)
+
 NEW_PASSWORD = "a brand new sentence"
 INVITE = {"full_name": "Dr Wanjiku Kamau", "email": "W.Kamau@Clinic.test", "role": "doctor",
           "speciality": "Paediatrics", "fee": "1500"}
@@ -133,7 +135,7 @@ def test_deactivation_signs_the_person_out_everywhere_and_keeps_them_out(app, si
     admin, _ = signed_in(Role.ADMIN)
     device, doctor = signed_in(Role.DOCTOR)
     other = second_device(app, device)
-    response = admin.post(f"/admin/people/{doctor.id}/deactivate")
+    response = admin.post(f"/admin/people/{doctor.id}/deactivate", CONFIRMED)
     assert response.status_code == 303 and response.headers["Location"] == f"/admin/people/{doctor.id}"
     assert "Account deactivated" in text(admin.get(f"/admin/people/{doctor.id}"))
     assert is_signed_out(device.get("/doctor/")) and is_signed_out(other.get("/doctor/"))
@@ -150,7 +152,7 @@ def test_deactivation_signs_the_person_out_everywhere_and_keeps_them_out(app, si
 def test_an_admin_cannot_deactivate_themself(app, signed_in, make_user, db_user):
     admin, admin_user = signed_in(Role.ADMIN)
     make_user(Role.ADMIN)  # not the last admin either: the refusal is about oneself
-    response = admin.post(f"/admin/people/{admin_user.id}/deactivate")
+    response = admin.post(f"/admin/people/{admin_user.id}/deactivate", CONFIRMED)
     assert response.status_code == 303
     assert "You cannot deactivate your own account." in text(admin.get(response.headers["Location"]))
     assert db_user(admin_user.email).is_active_account
@@ -160,10 +162,10 @@ def test_an_admin_cannot_deactivate_themself(app, signed_in, make_user, db_user)
 def test_a_second_admin_can_be_deactivated_but_then_the_last_one_cannot_be(app, signed_in, db_user):
     first, first_user = signed_in(Role.ADMIN)
     second, second_user = signed_in(Role.ADMIN)
-    assert first.post(f"/admin/people/{second_user.id}/deactivate").status_code == 303
+    assert first.post(f"/admin/people/{second_user.id}/deactivate", CONFIRMED).status_code == 303
     assert not db_user(second_user.email).is_active_account
     assert is_signed_out(second.get("/admin/"))
-    first.post(f"/admin/people/{first_user.id}/deactivate")
+    first.post(f"/admin/people/{first_user.id}/deactivate", CONFIRMED)
     assert db_user(first_user.email).is_active_account
 
 
@@ -171,7 +173,7 @@ def test_end_sessions_signs_the_person_out_but_they_can_sign_in_again(app, signe
     admin, _ = signed_in(Role.ADMIN)
     device, pharmacist = signed_in(Role.PHARMACIST)
     other = second_device(app, device)
-    response = admin.post(f"/admin/people/{pharmacist.id}/end-sessions")
+    response = admin.post(f"/admin/people/{pharmacist.id}/end-sessions", CONFIRMED)
     assert response.status_code == 303
     assert "Every session of this account was ended." in text(admin.get(response.headers["Location"]))
     assert is_signed_out(device.get("/pharmacy/")) and is_signed_out(other.get("/pharmacy/"))
@@ -208,8 +210,9 @@ def test_a_role_change_across_patient_and_staff_is_refused(app, signed_in, db_us
 def test_only_an_admin_may_change_access(app, signed_in, db_user):
     intruder, _ = signed_in(Role.DOCTOR)
     victim_device, victim = signed_in(Role.RECEPTION)
-    for path, data in ((f"/admin/people/{victim.id}", {"role": "admin"}), (f"/admin/people/{victim.id}/deactivate", {}),
-                       (f"/admin/people/{victim.id}/end-sessions", {})):
+    for path, data in ((f"/admin/people/{victim.id}", {"role": "admin"}),
+                       (f"/admin/people/{victim.id}/deactivate", CONFIRMED),
+                       (f"/admin/people/{victim.id}/end-sessions", CONFIRMED)):
         assert intruder.post(path, data).status_code == 403
     assert db_user(victim.email).role == "reception" and db_user(victim.email).is_active_account
     assert victim_device.get("/reception/").status_code == 200
@@ -218,7 +221,7 @@ def test_only_an_admin_may_change_access(app, signed_in, db_user):
 def test_access_changes_need_a_csrf_token(app, signed_in, db_user):
     admin, _ = signed_in(Role.ADMIN)
     _, doctor = signed_in(Role.DOCTOR)
-    assert admin.client.post(f"/admin/people/{doctor.id}/deactivate").status_code == 400
+    assert admin.client.post(f"/admin/people/{doctor.id}/deactivate", data=CONFIRMED).status_code == 400
     assert admin.client.post(f"/admin/people/{doctor.id}", data={"role": "admin"}).status_code == 400
     assert db_user(doctor.email).is_active_account and db_user(doctor.email).role == "doctor"
 

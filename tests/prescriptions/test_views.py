@@ -171,6 +171,10 @@ def test_an_admin_adds_an_interaction_once_and_removes_it(app, signed_in, formul
             Interaction.advice == "Omeprazole lowers ketoconazole absorption.")).scalar_one()
         low, high = sorted((ids["ppis"], ids["azole_antifungals"]))
         assert (added.class_a_id, added.class_b_id) == (low, high)
-    assert browser.post(f"{page}/{added.id}/remove", page=page).status_code == 303
+    asked = browser.post(f"{page}/{added.id}/remove", page=page)  # a bare tap only asks (app/core/confirm.py)
+    assert asked.headers["Location"] == f"{page}/{added.id}/remove"
+    question = browser.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Remove this interaction? Prescribing stops warning on it." in question
+    assert browser.post(f"{page}/{added.id}/remove", {"confirmed": "yes"}, page=page).status_code == 303
     with app.app_context():
         assert db.session.get(Interaction, added.id) is None

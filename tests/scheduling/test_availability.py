@@ -190,7 +190,7 @@ def test_leave_is_added_and_removed_from_the_page(signed_in, app):
         assert (leave.doctor_id, leave.first_day, leave.last_day) == (me.id, MONDAY, dt.date(2027, 3, 3))
     page = browser.get(HOURS_PAGE).get_data(as_text=True)
     assert "Conference" in page
-    response = browser.post(f"{HOURS_PAGE}/exceptions/{leave.id}/delete", page=HOURS_PAGE)
+    response = browser.post(f"{HOURS_PAGE}/exceptions/{leave.id}/delete", {"confirmed": "yes"}, page=HOURS_PAGE)
     assert response.status_code == 303
     with app.app_context():
         assert db.session.execute(select(AvailabilityException)).first() is None
@@ -203,7 +203,7 @@ def test_a_doctor_cannot_remove_another_doctors_leave(signed_in, make_user, app)
         db.session.commit()
         leave_id = db.session.execute(select(AvailabilityException.id)).scalar_one()
     browser, me = signed_in(Role.DOCTOR)
-    assert browser.post(f"{HOURS_PAGE}/exceptions/{leave_id}/delete", page=HOURS_PAGE).status_code == 404
+    assert browser.post(f"{HOURS_PAGE}/exceptions/{leave_id}/delete", {"confirmed": "yes"}, page=HOURS_PAGE).status_code == 404
     with app.app_context():
         assert db.session.get(AvailabilityException, leave_id) is not None
 

@@ -60,7 +60,7 @@ def test_a_patient_cannot_see_or_change_anothers_appointment(app, a_booking, pat
     browser, _, _ = patient_b
     assert browser.get(f"/patient/appointments/{theirs}/move").status_code == 404
     assert browser.get(f"/patient/appointments/{theirs}/move?doctor=1").status_code == 404
-    assert browser.post(f"/patient/appointments/{theirs}/cancel", page="/patient/appointments/").status_code == 404
+    assert browser.post(f"/patient/appointments/{theirs}/cancel", {"confirmed": "yes"}, page="/patient/appointments/").status_code == 404
     moved = browser.post(f"/patient/appointments/{theirs}/move", {
         "starts_at": at(TUESDAY, 9).isoformat(), "doctor_id": "1", "idempotency_key": "x" * 24}, page="/patient/appointments/")
     assert moved.status_code == 404
@@ -99,7 +99,7 @@ def test_a_patient_cancels_and_moves_their_own(app, doctor, patient_b, book):
     assert status_of(app, mine) == "cancelled"
     with app.app_context():
         new = db.session.execute(select(Appointment).where(Appointment.rescheduled_from_id == mine)).scalar_one()
-    assert browser.post(f"/patient/appointments/{new.id}/cancel", page="/patient/appointments/").status_code == 303
+    assert browser.post(f"/patient/appointments/{new.id}/cancel", {"confirmed": "yes"}, page="/patient/appointments/").status_code == 303
     assert status_of(app, new.id) == "cancelled"
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from app.accounts import queries, services
 from app.accounts.forms import InviteStaffForm, RoleForm
 from app.accounts.models import ROLE_LABELS, Role
+from app.core.confirm import Ask, asks_first
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
@@ -78,7 +79,14 @@ def _act(user_id: int, action, done: str):
     return redirect(url_for("admin.accounts.person", user_id=user_id), code=303)
 
 
-@bp.route("/<int:user_id>/deactivate", methods=["POST"])
+def _ask(user_id: int, *, question: str, yes: str) -> Ask:
+    return Ask(question=question, detail=_person(user_id).full_name, yes=yes,
+               back=url_for("admin.accounts.person", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/deactivate", methods=["GET", "POST"])
+@asks_first(lambda user_id: _ask(user_id, question=_("Deactivate this account? They are signed out at once."),
+                                  yes=_("Deactivate")))
 def deactivate(user_id: int):
     return _act(user_id, lambda: services.account_deactivate(actor=current_actor(), user_id=user_id),
                 _("Account deactivated; it was signed out everywhere."))
@@ -89,7 +97,9 @@ def reactivate(user_id: int):
     return _act(user_id, lambda: services.account_reactivate(user_id=user_id), _("Account reactivated."))
 
 
-@bp.route("/<int:user_id>/end-sessions", methods=["POST"])
+@bp.route("/<int:user_id>/end-sessions", methods=["GET", "POST"])
+@asks_first(lambda user_id: _ask(user_id, question=_("Sign this person out on every device?"),
+                                  yes=_("End all sessions")))
 def end_sessions(user_id: int):
     if user_id == current_user.id:
         abort(400)

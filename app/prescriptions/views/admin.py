@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from app.core.confirm import Ask, asks_first
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
@@ -43,7 +44,9 @@ def interactions():
     return _interactions_page(form, status=422)
 
 
-@bp.route("/interactions/<int:interaction_id>/remove", methods=["POST"])
+@bp.route("/interactions/<int:interaction_id>/remove", methods=["GET", "POST"])
+@asks_first(lambda interaction_id: Ask(question=_("Remove this interaction? Prescribing stops warning on it."),
+                                       yes=_("Remove"), back=url_for("admin.formulary.interactions")))
 def interaction_remove(interaction_id: int):
     services.interaction_remove(actor=current_actor(), interaction_id=interaction_id)
     flash(_("Interaction removed."), "success")

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.confirm import Ask, asks_first
 from app.core.errors import NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form, render_page_or_fragment
@@ -135,7 +136,15 @@ def prescription(prescription_id: int):
     return render_form("prescriptions/doctor/prescription.html", prescription=found)
 
 
-@bp.route("/prescriptions/<int:prescription_id>/cancel", methods=["POST"])
+def _ask_cancel(prescription_id: int) -> Ask:
+    found: Prescription = prescription_for_reader(actor=current_actor(), prescription_id=prescription_id)
+    return Ask(question=_("Cancel this prescription? The pharmacy will not dispense it."),
+               detail=found.patient.full_name, yes=_("Cancel prescription"), no=_("Keep it"),
+               back=url_for("doctor.prescriptions.prescription", prescription_id=prescription_id))
+
+
+@bp.route("/prescriptions/<int:prescription_id>/cancel", methods=["GET", "POST"])
+@asks_first(_ask_cancel)
 def cancel(prescription_id: int):
     url = url_for("doctor.prescriptions.prescription", prescription_id=prescription_id)
     _result, refusal = attempt(lambda: prescribing.prescription_cancel(actor=current_actor(),

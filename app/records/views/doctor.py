@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import refusal_beside
@@ -98,6 +100,13 @@ def emergency_access(patient_id: int):
     return _emergency_page(patient, form, status=422)
 
 
+# What each successful write says on the chart it returns to.
+ADDED = {EntryKind.ALLERGY: _l("Allergy added."), EntryKind.PROBLEM: _l("Problem added."),
+         EntryKind.MEDICATION: _l("Medication added."), EntryKind.VITALS: _l("Vitals recorded."),
+         EntryKind.NOTE: _l("Note added."), EntryKind.DOCUMENT: _l("Document added.")}
+STATUS_SET = {EntryStatus.RESOLVED: _l("Marked as resolved."), EntryStatus.ACTIVE: _l("Marked as active again.")}
+
+
 @bp.route("/<int:patient_id>/entries/<kind>", methods=["POST"])
 def entry_add(patient_id: int, kind: str):
     entry_kind = _kind(kind)
@@ -107,6 +116,7 @@ def entry_add(patient_id: int, kind: str):
         with refusal_beside(form):
             services.entry_add(actor=current_actor(), patient_id=patient_id, kind=entry_kind,
                                content=form_content(form))
+            flash(str(ADDED[entry_kind]), "success")
             return redirect(url_for("doctor.records.chart", patient_id=patient_id, _anchor=entry_kind.value), code=303)
     return _entry_form_page(patient, entry_kind, form, status=422)
 
@@ -164,6 +174,8 @@ def entry_status(patient_id: int, entry_id: int):
         raise  # their 404 and 403 pages
     except DomainError as error:
         return refused(error.message, chart_url)
+    if status in STATUS_SET:
+        flash(str(STATUS_SET[status]), "success")
     return redirect(chart_url, code=303)
 
 
@@ -188,6 +200,7 @@ def entered_in_error(patient_id: int, entry_id: int):
         with refusal_beside(form):
             services.entry_set_status(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
                                       status=EntryStatus.ENTERED_IN_ERROR, reason=form.reason.data)
+            flash(_("Marked as entered in error: it stays on the chart, struck through."), "success")
             return _changed(patient_id, entry_id)
     entry = _entry(patient_id, entry_id)
     return render_form("records/doctor/entered_in_error.html", patient=patient, entry=entry, form=form,
@@ -209,6 +222,7 @@ def entry_amend(patient_id: int, entry_id: int):
         with refusal_beside(form):
             services.entry_amend(actor=current_actor(), patient_id=patient_id, entry_id=entry_id,
                                  content=form_content(form), reason=form.reason.data)
+            flash(_("Correction saved; the earlier version is kept in the history."), "success")
             return _changed(patient_id, entry_id)
     return render_form("records/doctor/amend.html", patient=patient, entry=entry, form=form, status=422)
 

@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, render_template, request, url_for
 
 from app.core.clock import clock
+from app.core.confirm import asks_first
 from app.core.request_args import or_404
 from app.scheduling import queries
 from app.scheduling.views import flow, hours
@@ -49,7 +50,8 @@ def availability_exceptions(doctor_id: int):
     return hours.add_exception(_doctor(doctor_id), _urls(doctor_id))
 
 
-@bp.route("/<int:doctor_id>/availability/exceptions/<int:exception_id>/delete", methods=["POST"])
+@bp.route("/<int:doctor_id>/availability/exceptions/<int:exception_id>/delete", methods=["GET", "POST"])
+@asks_first(lambda doctor_id, exception_id: hours.ask_remove_exception(_doctor(doctor_id), _urls(doctor_id), exception_id))
 def availability_exception_remove(doctor_id: int, exception_id: int):
     return hours.remove_exception(_doctor(doctor_id), _urls(doctor_id), exception_id)
 

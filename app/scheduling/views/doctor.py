@@ -6,6 +6,7 @@ import datetime as dt
 from flask import Blueprint, abort, url_for
 from flask_login import current_user
 
+from app.core.confirm import asks_first
 from app.core.errors import NotFound
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
@@ -61,6 +62,12 @@ def advance(appointment_id: int, action: str):
                         fragment="scheduling/doctor/_day.html", fragment_context=day_context)
 
 
+@bp.route("/<int:appointment_id>/<action>/undo", methods=["POST"])
+def undo(appointment_id: int, action: str):
+    return flow.undo(appointment_id, action, redirect_to=url_for("doctor.home"),
+                     fragment="scheduling/doctor/_day.html", fragment_context=day_context)
+
+
 def _my_hours_urls() -> dict:
     return {"page": url_for("doctor.scheduling.availability"), "hours": url_for("doctor.scheduling.availability_hours"),
             "exceptions": url_for("doctor.scheduling.availability_exceptions"),
@@ -83,6 +90,7 @@ def availability_exceptions():
     return hours.add_exception(current_user, _my_hours_urls())
 
 
-@bp.route("/availability/exceptions/<int:exception_id>/delete", methods=["POST"])
+@bp.route("/availability/exceptions/<int:exception_id>/delete", methods=["GET", "POST"])
+@asks_first(lambda exception_id: hours.ask_remove_exception(current_user, _my_hours_urls(), exception_id))
 def availability_exception_remove(exception_id: int):
     return hours.remove_exception(current_user, _my_hours_urls(), exception_id)

@@ -2,7 +2,7 @@
 htmx with the refreshed list, or a plain form post with a redirect."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template
+from flask import abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,7 @@ SLUGS = {action: slug for slug, action in ACTIONS.items()}
 LABELS = {"check_in": _l("Check in"), "start": _l("Start visit"), "complete": _l("Mark done"), "no_show": _l("No-show")}
 DONE = {"check_in": _l("Checked in."), "start": _l("Visit started."), "complete": _l("Marked done."),
         "no_show": _l("Marked as no-show.")}
+UNDONE = {"check_in": _l("Check-in undone: booked again."), "no_show": _l("No-show undone: booked again.")}
 
 
 def buttons_context(*, offered: tuple[str, ...]) -> dict:
@@ -34,25 +35,45 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
     action = ACTIONS.get(action_slug)
     if action is None:
         abort(404)
-    message, category = str(DONE[action]), "success"
+    return _step(lambda: services.appointment_advance(actor=current_actor(), appointment_id=appointment_id,
+                                                      action=action),
+                 str(DONE[action]), redirect_to=redirect_to, fragment=fragment, fragment_context=fragment_context,
+                 # A slip at the desk is taken back at once: the undo address is the step's own, plus /undo.
+                 undo_url=f"{request.path}/undo" if action in services.UNDO else None)
+
+
+def undo(appointment_id: int, action_slug: str, *, redirect_to: str, fragment: str, fragment_context):
+    """Take back a check-in or a no-show (the service decides whether it still can)."""
+    action = ACTIONS.get(action_slug)
+    if action not in services.UNDO:
+        abort(404)
+    return _step(lambda: services.appointment_undo(actor=current_actor(), appointment_id=appointment_id,
+                                                   action=action),
+                 str(UNDONE[action]), redirect_to=redirect_to, fragment=fragment, fragment_context=fragment_context)
+
+
+def _step(work, done: str, *, redirect_to: str, fragment: str, fragment_context, undo_url: str | None = None):
+    message, category = done, "success"
     try:
-        services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action)
+        work()
     except NotFound:
         abort(404)
     except DomainError as error:
-        message, category = error.message, "error"
+        message, category, undo_url = error.message, "error", None
     if is_htmx_fragment_request():
-        response = render_template(fragment, notice=(message, category), **fragment_context())
+        response = render_template(fragment, notice=(message, category), undo_url=undo_url, **fragment_context())
         return response, 200 if category == "success" else 422
     if category == "error":
         return refused(message, redirect_to)
-    flash(message, category)
+    if undo_url:
+        flash({"text": message, "url": undo_url}, "undo")
+    else:
+        flash(message, category)
     return redirect(redirect_to, code=303)
 
 
 def cancel_page(appointment_id: int, *, done_url):
     """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`."""
-    from flask import request
 
     from app.core.htmx import render_form
     from app.scheduling.forms import CancelForm

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from app.core.confirm import Ask
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form
@@ -20,7 +22,7 @@ def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts
     return render_form("scheduling/hours.html", doctor=doctor, hours=hours, exceptions=exceptions, weekdays=WEEKDAYS,
                        hours_form=hours_form or WeeklyHoursForm(formdata=None),
                        exception_form=exception_form or ExceptionForm(formdata=None),
-                       conflicts=conflicts, urls=urls, status=status)
+                       conflicts=conflicts, urls=urls, remove_question=REMOVE_QUESTION, status=status)
 
 
 def _after_change(conflicts, urls):
@@ -65,6 +67,15 @@ def add_exception(doctor, urls):
         show_error(form, error)
         return _page(doctor, urls, exception_form=form, status=422)
     return _after_change(conflicts, urls)
+
+
+REMOVE_QUESTION = _l("Remove this leave or these extra hours? The times change at once.")
+
+
+def ask_remove_exception(doctor, urls, exception_id: int) -> Ask:
+    if exception_id not in {ex.id for ex in queries.exceptions_ahead(doctor.id)}:
+        abort(404)  # another doctor's, or gone
+    return Ask(question=str(REMOVE_QUESTION), yes=_("Remove"), back=urls["page"])
 
 
 def remove_exception(doctor, urls, exception_id: int):

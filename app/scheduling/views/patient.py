@@ -5,11 +5,14 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.core.confirm import Ask, asks_first
 from app.core.errors import DomainError, NotFound
 from app.core.htmx import render_page_or_fragment
+from app.core.i18n import format_local
 from app.core.request_actor import current_actor
 from app.core.transactions import refused
 from app.scheduling import queries, services
+from app.scheduling.clinic_time import to_local
 from app.scheduling.forms import CancelForm
 from app.scheduling.views import booking
 from app.scheduling.views.picker import picker_context, picker_fragment
@@ -48,7 +51,18 @@ def confirm():
                              url_for("patient.scheduling.appointments")))
 
 
-@bp.route("/<int:appointment_id>/cancel", methods=["POST"])
+def _ask_cancel(appointment_id: int) -> Ask:
+    try:
+        appointment = services.appointment_for(current_actor(), appointment_id)
+    except NotFound:
+        abort(404)
+    return Ask(question=_("Cancel your appointment with %(doctor)s?", doctor=appointment.doctor.full_name),
+               detail=format_local(to_local(appointment.starts_at), "EEE dd MMM y, HH:mm"), yes=_("Cancel the appointment"),
+               no=_("Keep it"), back=url_for("patient.scheduling.appointments"))
+
+
+@bp.route("/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@asks_first(_ask_cancel)
 def cancel(appointment_id: int):
     form = CancelForm()
     if not form.validate_on_submit():

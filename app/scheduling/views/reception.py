@@ -65,6 +65,12 @@ def advance(appointment_id: int, action: str):
                         fragment="scheduling/reception/_queue.html", fragment_context=queue_context)
 
 
+@bp.route("/<int:appointment_id>/<action>/undo", methods=["POST"])
+def undo(appointment_id: int, action: str):
+    return flow.undo(appointment_id, action, redirect_to=url_for("reception.home"),
+                     fragment="scheduling/reception/_queue.html", fragment_context=queue_context)
+
+
 @bp.route("/<int:appointment_id>/cancel", methods=["GET", "POST"])
 def cancel(appointment_id: int):
     return flow.cancel_page(appointment_id,

@@ -2,7 +2,7 @@
 htmx with the refreshed list, or a plain form post with a redirect."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template
+from flask import abort, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -36,9 +36,13 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
         abort(404)
     message, category = str(DONE[action]), "success"
     try:
-        services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action)
+        services.appointment_advance(actor=current_actor(), appointment_id=appointment_id, action=action,
+                                     alongside=request.form.get("alongside") == "1")
     except NotFound:
         abort(404)
+    except services.DoctorWithPatient as busy:
+        return _ask_to_start_alongside(appointment_id, busy, redirect_to=redirect_to, fragment=fragment,
+                                       fragment_context=fragment_context)
     except DomainError as error:
         message, category = error.message, "error"
     if is_htmx_fragment_request():
@@ -50,10 +54,20 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
     return redirect(redirect_to, code=303)
 
 
+def _ask_to_start_alongside(appointment_id: int, busy, *, redirect_to: str, fragment: str, fragment_context):
+    """The doctor is with someone already: say who, and start this visit only on an explicit second
+    click (the same POST with alongside=1). With htmx the question takes the notice's place; without
+    JS it is a page of its own. Nothing has changed yet."""
+    appointment = services.appointment_for(current_actor(), appointment_id)
+    question = {"busy": busy.message, "appointment": appointment, "action_url": request.path,
+                "back_url": redirect_to}
+    if is_htmx_fragment_request():
+        return render_template(fragment, alongside=question, **fragment_context()), 200
+    return render_template("scheduling/start_alongside.html", alongside=question), 200
+
+
 def cancel_page(appointment_id: int, *, done_url):
     """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`."""
-    from flask import request
-
     from app.core.htmx import render_form
     from app.scheduling.forms import CancelForm
 

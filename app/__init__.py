@@ -108,6 +108,7 @@ def register_hooks(app: Flask) -> None:
     from app.consultations.channels import channels_register as consultations_channels
     from app.core import hooks
     from app.notifications import layout as notifications_layout
+    from app.notifications.links import linker_register
     from app.prescriptions import fhir as prescriptions_fhir
     from app.prescriptions.channels import channels_register as prescriptions_channels_register
     from app.prescriptions.purposes import purposes_register
@@ -115,6 +116,7 @@ def register_hooks(app: Flask) -> None:
     from app.records import fhir as records_fhir
     from app.records import services as records_services
     from app.records import visits
+    from app.scheduling import notices as scheduling_notices
     from app.scheduling import queries as scheduling_queries
     from app.scheduling.channels import channels_register
 
@@ -123,6 +125,8 @@ def register_hooks(app: Flask) -> None:
     hooks.audit_refused_request.register(audit_keep_reads_of_refused_request)
     app.context_processor(accounts_layout.layout_context)
     app.context_processor(notifications_layout.layout_context)
+    # an in-app notice opens the thing it is about: the domain that wrote it says where
+    linker_register("appt", scheduling_notices.appointment_link)
     # realtime asks accounts, and each domain declares its channels
     guard.session_still_current.register(session_still_current)
     channels_register()

@@ -227,8 +227,10 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
         notices.notify_patient(saved, event="booked", subject=_l("Your appointment is booked"),
                                text=_l("Your appointment with %(doctor)s is booked for %(when)s.",
                                        doctor=doctor.full_name, when=notices.when_text(saved)))
-    if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(saved, event="booked", text=_l("New booking: %(when)s.", when=notices.when_text(saved)))
+        if actor.user_id != doctor.id:  # by the patient or the desk: the doctor hears of it once
+            notices.notify_doctor(saved, event="booked", text=_l("New booking: %(patient)s, %(when)s.",
+                                                                 patient=saved.patient.full_name,
+                                                                 when=notices.when_text(saved)))
     _after_change(saved, "booked")
     return saved
 
@@ -258,17 +260,23 @@ def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None 
     db.session.flush()
     audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.cancel",
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
-    when = notices.when_text(appointment)
+    when, doctor, patient = notices.when_text(appointment), appointment.doctor.full_name, appointment.patient.full_name
     if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled by the patient: %(when)s.", when=when))
+        notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled by the patient: %(patient)s, %(when)s.",
+                                                                      patient=patient, when=when))
+        notices.notify_patient(appointment, event="cancelled", subject=_l("Your appointment is cancelled"),
+                               text=_l("As you asked, your appointment with %(doctor)s on %(when)s is cancelled.",
+                                       doctor=doctor, when=when))
     else:
         notices.notify_patient(appointment, event="cancelled", subject=_l("Your appointment was cancelled"),
-                               text=_l("Your appointment on %(when)s was cancelled: %(reason)s. Please book a new time.",
-                                       when=when, reason=appointment.cancel_reason),
-                               sms_text=_l("Your appointment on %(when)s was cancelled. Please book a new time.",
-                                           when=when))
+                               text=_l("Your appointment with %(doctor)s on %(when)s was cancelled: %(reason)s. "
+                                       "Please book a new time.", doctor=doctor, when=when,
+                                       reason=appointment.cancel_reason),
+                               sms_text=_l("Your appointment with %(doctor)s on %(when)s was cancelled. "
+                                           "Please book a new time.", doctor=doctor, when=when))
         if actor.user_id != appointment.doctor_id:
-            notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled: %(when)s.", when=when))
+            notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled: %(patient)s, %(when)s.",
+                                                                          patient=patient, when=when))
     _after_change(appointment, "cancelled")
     return appointment
 
@@ -294,8 +302,9 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
                  target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))
     text_ = _l("Your appointment on %(old)s has moved to %(new)s with %(doctor)s.", old=notices.when_text(old),
                new=notices.when_text(new), doctor=new.doctor.full_name)
-    if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(new, event="moved", text=_l("Moved by the patient: %(old)s → %(new)s.",
+    if actor.user_id != new.doctor_id:  # one notice for the move (the booking inside it sends none)
+        notices.notify_doctor(new, event="moved", text=_l("Moved: %(patient)s, %(old)s → %(new)s.",
+                                                          patient=new.patient.full_name,
                                                           old=notices.when_text(old), new=notices.when_text(new)))
     notices.notify_patient(new, event="moved", subject=_l("Your appointment has moved"), text=text_)
     _after_change(old, "cancelled")
@@ -405,7 +414,8 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str, along
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     if target == S.CHECKED_IN and actor.user_id != appointment.doctor_id:
         notices.notify_doctor(appointment, event="arrived",
-                              text=_l("Arrived for %(time)s.", time=notices.time_text(appointment.starts_at)))
+                              text=_l("%(patient)s arrived for %(time)s.", patient=appointment.patient.full_name,
+                                      time=notices.time_text(appointment.starts_at)))
     _after_change(appointment, action)
     return appointment
 

@@ -283,8 +283,9 @@ def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None 
 
 def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.datetime,
                            doctor_id: int | None = None, reason: str | None = None,
-                           idempotency_key: str | None = None) -> Appointment:
-    """Move an appointment: the old one is cancelled and a new one booked, in one transaction."""
+                           idempotency_key: str | None = None, mode: VisitMode | None = None) -> Appointment:
+    """Move an appointment: the old one is cancelled and a new one booked, in one transaction;
+    `mode` switches between in person and video (the same way of meeting otherwise)."""
     old = appointment_for(actor, appointment_id, lock=True)
     if idempotency_key:
         existing = _existing_for_key(idempotency_key, old.patient_id)
@@ -296,7 +297,7 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
     old.cancelled_by_id = actor.user_id
     db.session.flush()
     new = appointment_book(actor=actor, patient_id=old.patient_id, doctor_id=doctor_id or old.doctor_id,
-                           starts_at=starts_at, mode=VisitMode(old.mode), reason=old.reason,
+                           starts_at=starts_at, mode=mode or VisitMode(old.mode), reason=old.reason,
                            idempotency_key=idempotency_key, rescheduled_from_id=old.id)
     audit_access(actor=actor, patient_id=old.patient_id, action="appointment.move",
                  target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))

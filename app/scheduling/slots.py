@@ -147,6 +147,20 @@ def free_slots(doctor_id: int, day: dt.date) -> list[Slot]:
     return [s for s in slots if s.starts_at > now]
 
 
+def days_with_free_time(doctor_id: int, days: list[dt.date], *, today: dt.date) -> set[dt.date]:
+    """Which of `days` (a picker's week) still have a free slot: the day buttons mark them."""
+    return {d for d in days if today <= d <= today + dt.timedelta(days=MAX_DAYS_AHEAD) and free_slots(doctor_id, d)}
+
+
+def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int = 28) -> dt.date | None:
+    """The first day from `today` with a free slot, looking `within_days` ahead (each day is cached)."""
+    for offset in range(min(within_days, MAX_DAYS_AHEAD) + 1):
+        day = today + dt.timedelta(days=offset)
+        if free_slots(doctor_id, day):
+            return day
+    return None
+
+
 def slots_invalidate(doctor_id: int) -> None:
     cache.bump(f"doctor:{doctor_id}")
 

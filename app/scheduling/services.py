@@ -38,6 +38,7 @@ from app.scheduling.slots import (
     day_slots,
     nearest_free_slots,
     slots_invalidate,
+    walk_in_slot,
 )
 
 S = AppointmentStatus
@@ -232,6 +233,41 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
                                                                  patient=saved.patient.full_name,
                                                                  when=notices.when_text(saved)))
     _after_change(saved, "booked")
+    return saved
+
+
+DESK = (Role.RECEPTION.value, Role.ADMIN.value)
+
+
+def walk_in_options(doctors: list[User]) -> list[tuple[User, Slot]]:
+    """For the desk: each doctor who can see a walk-in today, and when (now, or their next free time)."""
+    now = clock.now()
+    return [(doctor, slot) for doctor in doctors if (slot := walk_in_slot(doctor.id, now)) is not None]
+
+
+def appointment_walk_in(*, actor: Actor, patient_id: int, doctor_id: int, starts_at: dt.datetime) -> Appointment:
+    """The desk sees a patient who walked in: book the doctor's slot under way (if nobody has it) or
+    their next free time today, with the patient already arrived. The database decides a race as for
+    any booking; a time that is no longer the one offered is refused with the choice shown again.
+    One notice to the doctor, the arrival: a walk-in is one event, not a booking and then an arrival."""
+    if actor.role not in DESK:
+        raise NotFound(_("No such patient."))
+    doctor = _doctor(doctor_id)
+    now = clock.now()
+    slot = walk_in_slot(doctor.id, now)
+    if slot is None or slot.starts_at != starts_at:
+        raise DomainError(_("That time is no longer free. Choose again."), field="slot")
+    appointment = Appointment(doctor_id=doctor.id, patient_id=patient_id, starts_at=slot.starts_at,
+                              ends_at=slot.ends_at, status=S.CHECKED_IN.value, checked_in_at=now,
+                              mode=VisitMode.IN_PERSON.value, booked_by_id=actor.user_id)
+    saved = _insert(appointment, slot)
+    for action in ("create", "check_in"):
+        audit_access(actor=actor, patient_id=patient_id, action=f"appointment.{action}",
+                     target=f"appointment:{saved.id}", reason=_audit_reason(actor))
+    notices.notify_doctor(saved, event="arrived",
+                          text=_l("%(patient)s walked in: waiting for %(time)s.", patient=saved.patient.full_name,
+                                  time=notices.time_text(saved.starts_at)))
+    _after_change(saved, "check_in")
     return saved
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.core.clock import clock
 from app.extensions import cache, db
-from app.scheduling.clinic_time import day_bounds_utc, local_to_utc, week_start
+from app.scheduling.clinic_time import day_bounds_utc, local_to_utc, to_local, week_start
 from app.scheduling.models import (
     ACTIVE_STATUS_VALUES,
     Appointment,
@@ -158,6 +158,16 @@ def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int
         day = today + dt.timedelta(days=offset)
         if free_slots(doctor_id, day):
             return day
+    return None
+
+
+def walk_in_slot(doctor_id: int, now: dt.datetime) -> Slot | None:
+    """Where a walk-in fits today: the slot under way if nobody has it, else the next free one."""
+    day = to_local(now).date()
+    busy = _busy(doctor_id, day)
+    for slot in day_slots(doctor_id, day):
+        if slot.ends_at > now and not any(slot.overlaps(start, end) for start, end in busy):
+            return slot
     return None
 
 

@@ -115,6 +115,8 @@ def test_a_patient_moves_an_appointment_on_a_phone(app, new_page, live_server, c
     expect(coming).not_to_contain_text("Thu 04 Mar")
     expect(patient.locator("#cancelled-appointments")).to_have_count(0)  # a move is not a cancellation
     screenshot(patient, "visitflow-3-moved-phone")
+    # Messages (with its unread count) joined the patient's menu: still one row of links on the phone.
+    assert patient.locator(".topbar").bounding_box()["height"] <= 4 * 44 + 3 * 8 + 16 + 4
 
     # One notice of the move each: the patient's names the doctor, the doctor's names the patient.
     patient.locator("#inbox-link").click()

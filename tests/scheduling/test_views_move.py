@@ -103,3 +103,18 @@ def test_the_list_separates_coming_past_and_cancelled(app, doctor, patient_accou
     assert f'id="appointment-{done}"' in past and f'id="appointment-{cancelled}"' not in past
     assert f'id="appointment-{cancelled}"' in gone
     assert f'id="appointment-{moved}"' not in html  # a moved time lives on as its new time
+
+
+def test_the_desk_moves_through_the_same_confirmation_with_a_reason(app, thursdays, doctor, signed_in):
+    _, appointment_id = thursdays
+    desk, _ = signed_in(Role.RECEPTION)
+    path = f"/reception/appointments/{appointment_id}/move"
+    asked = desk.get(f"{path}?doctor={doctor.id}&start=2027-03-02T07:00Z").get_data(as_text=True)
+    assert "Move the appointment?" in asked and 'name="reason"' in asked  # the patient is told why
+    assert desk.get(f"{path}?doctor={doctor.id}&start=tomorrow").status_code == 400  # tampered: no 500
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', asked).group(1)
+    moved = desk.post(path, {"starts_at": "2027-03-02T07:00Z", "doctor_id": str(doctor.id), "idempotency_key": key,
+                             "mode": "in_person", "reason": "Doctor in theatre"}, page="/reception/")
+    assert moved.status_code == 303
+    with app.app_context():
+        assert appointment(appointment_id).cancel_reason == "moved: Doctor in theatre"

@@ -111,6 +111,7 @@ def register_hooks(app: Flask) -> None:
     from app.labs.channels import channels_register as labs_channels_register
     from app.labs.purposes import purposes_register as labs_purposes_register
     from app.notifications import layout as notifications_layout
+    from app.notifications.links import linker_register
     from app.prescriptions import fhir as prescriptions_fhir
     from app.prescriptions.channels import channels_register as prescriptions_channels_register
     from app.prescriptions.purposes import purposes_register
@@ -118,6 +119,7 @@ def register_hooks(app: Flask) -> None:
     from app.records import fhir as records_fhir
     from app.records import services as records_services
     from app.records import visits
+    from app.scheduling import notices as scheduling_notices
     from app.scheduling import queries as scheduling_queries
     from app.scheduling.channels import channels_register
 
@@ -126,6 +128,8 @@ def register_hooks(app: Flask) -> None:
     hooks.audit_refused_request.register(audit_keep_reads_of_refused_request)
     app.context_processor(accounts_layout.layout_context)
     app.context_processor(notifications_layout.layout_context)
+    # an in-app notice opens the thing it is about: the domain that wrote it says where
+    linker_register("appt", scheduling_notices.appointment_link)
     # realtime asks accounts, and each domain declares its channels
     guard.session_still_current.register(session_still_current)
     channels_register()

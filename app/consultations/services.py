@@ -164,7 +164,9 @@ def patient_admit(*, actor: Actor, consultation_id: int) -> Consultation:
                  target=f"consultation:{consultation.id}", reason=access.PURPOSE)
     if appointment.status_enum in (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN) \
             and to_local(appointment.starts_at).date() == local_today():  # the day's flow starts today's only
-        scheduling_services.appointment_advance(actor=actor, appointment_id=appointment.id, action="start")
+        # Letting the patient in is the doctor's explicit choice, even while another visit is open.
+        scheduling_services.appointment_advance(actor=actor, appointment_id=appointment.id, action="start",
+                                                alongside=True)
     _publish_room(consultation, {"type": "state"}, to_lists=True)
     return consultation
 

@@ -10,8 +10,9 @@ from app.core.assets import asset_url
 from app.core.i18n import format_day, format_local
 from app.core.uploads import size_label
 
-# Roles that receive in-app messages (doctors: new bookings, cancellations, arrivals) keep the link in view.
-ROLES_WITH_INBOX = {"doctor"}
+# Roles that receive in-app messages (doctors: new bookings, cancellations, arrivals; patients: their
+# bookings, moves and cancellations) keep the link in view.
+ROLES_WITH_INBOX = {"doctor", "patient"}
 
 NAVIGATION = {
     "patient": [("patient.home", _l("Home")), ("patient.scheduling.appointments", _l("Appointments")),

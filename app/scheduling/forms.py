@@ -36,6 +36,10 @@ class MoveForm(FlaskForm):
     starts_at = HiddenField(validators=[InputRequired()])
     doctor_id = HiddenField(validators=[InputRequired()])
     idempotency_key = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+    # Optional: a move from an older page (no choice shown) keeps the appointment's way of meeting.
+    mode = RadioField(_l("How would you like to see the doctor?"),
+                      choices=choices([(VisitMode.IN_PERSON.value, _l("At the clinic")),
+                                       (VisitMode.VIDEO.value, _l("By video"))]), validators=[Optional()])
     reason = StringField(_l("Why is it moving?"), validators=[Optional(), Length(max=200)])
 
 

@@ -153,6 +153,16 @@ def patient_appointments(patient_id: int) -> tuple[list[Appointment], list[Appoi
     return upcoming, past
 
 
+def patient_appointment_lists(patient_id: int) -> tuple[list[Appointment], list[Appointment], list[Appointment]]:
+    """(coming, past, cancelled) for the patient's own list. A time that was moved is not a
+    cancellation to the patient: its new time stands for it."""
+    upcoming, earlier = patient_appointments(patient_id)
+    cancelled = [a for a in earlier if a.status == S.CANCELLED.value]
+    moved_from = {a.rescheduled_from_id for a in upcoming + earlier if a.rescheduled_from_id}
+    return (upcoming, [a for a in earlier if a.status != S.CANCELLED.value],
+            [a for a in cancelled if a.id not in moved_from])
+
+
 def no_show_counts(patient_ids: list[int]) -> dict[int, int]:
     if not patient_ids:
         return {}

@@ -12,7 +12,7 @@ import secrets
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role, User
@@ -38,6 +38,7 @@ from app.scheduling.slots import (
     day_slots,
     nearest_free_slots,
     slots_invalidate,
+    walk_in_slot,
 )
 
 S = AppointmentStatus
@@ -227,9 +228,46 @@ def appointment_book(*, actor: Actor, patient_id: int, doctor_id: int, starts_at
         notices.notify_patient(saved, event="booked", subject=_l("Your appointment is booked"),
                                text=_l("Your appointment with %(doctor)s is booked for %(when)s.",
                                        doctor=doctor.full_name, when=notices.when_text(saved)))
-    if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(saved, event="booked", text=_l("New booking: %(when)s.", when=notices.when_text(saved)))
+        if actor.user_id != doctor.id:  # by the patient or the desk: the doctor hears of it once
+            notices.notify_doctor(saved, event="booked", text=_l("New booking: %(patient)s, %(when)s.",
+                                                                 patient=saved.patient.full_name,
+                                                                 when=notices.when_text(saved)))
     _after_change(saved, "booked")
+    return saved
+
+
+DESK = (Role.RECEPTION.value, Role.ADMIN.value)
+
+
+def walk_in_options(doctors: list[User]) -> list[tuple[User, Slot]]:
+    """For the desk: each doctor who can see a walk-in today, and when (now, or their next free time)."""
+    now = clock.now()
+    return [(doctor, slot) for doctor in doctors if (slot := walk_in_slot(doctor.id, now)) is not None]
+
+
+def appointment_walk_in(*, actor: Actor, patient_id: int, doctor_id: int, starts_at: dt.datetime) -> Appointment:
+    """The desk sees a patient who walked in: book the doctor's slot under way (if nobody has it) or
+    their next free time today, with the patient already arrived. The database decides a race as for
+    any booking; a time that is no longer the one offered is refused with the choice shown again.
+    One notice to the doctor, the arrival: a walk-in is one event, not a booking and then an arrival."""
+    if actor.role not in DESK:
+        raise NotFound(_("No such patient."))
+    doctor = _doctor(doctor_id)
+    now = clock.now()
+    slot = walk_in_slot(doctor.id, now)
+    if slot is None or slot.starts_at != starts_at:
+        raise DomainError(_("That time is no longer free. Choose again."), field="slot")
+    appointment = Appointment(doctor_id=doctor.id, patient_id=patient_id, starts_at=slot.starts_at,
+                              ends_at=slot.ends_at, status=S.CHECKED_IN.value, checked_in_at=now,
+                              mode=VisitMode.IN_PERSON.value, booked_by_id=actor.user_id)
+    saved = _insert(appointment, slot)
+    for action in ("create", "check_in"):
+        audit_access(actor=actor, patient_id=patient_id, action=f"appointment.{action}",
+                     target=f"appointment:{saved.id}", reason=_audit_reason(actor))
+    notices.notify_doctor(saved, event="arrived",
+                          text=_l("%(patient)s walked in: waiting for %(time)s.", patient=saved.patient.full_name,
+                                  time=notices.time_text(saved.starts_at)))
+    _after_change(saved, "check_in")
     return saved
 
 
@@ -258,25 +296,32 @@ def appointment_cancel(*, actor: Actor, appointment_id: int, reason: str | None 
     db.session.flush()
     audit_access(actor=actor, patient_id=appointment.patient_id, action="appointment.cancel",
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
-    when = notices.when_text(appointment)
+    when, doctor, patient = notices.when_text(appointment), appointment.doctor.full_name, appointment.patient.full_name
     if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled by the patient: %(when)s.", when=when))
+        notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled by the patient: %(patient)s, %(when)s.",
+                                                                      patient=patient, when=when))
+        notices.notify_patient(appointment, event="cancelled", subject=_l("Your appointment is cancelled"),
+                               text=_l("As you asked, your appointment with %(doctor)s on %(when)s is cancelled.",
+                                       doctor=doctor, when=when))
     else:
         notices.notify_patient(appointment, event="cancelled", subject=_l("Your appointment was cancelled"),
-                               text=_l("Your appointment on %(when)s was cancelled: %(reason)s. Please book a new time.",
-                                       when=when, reason=appointment.cancel_reason),
-                               sms_text=_l("Your appointment on %(when)s was cancelled. Please book a new time.",
-                                           when=when))
+                               text=_l("Your appointment with %(doctor)s on %(when)s was cancelled: %(reason)s. "
+                                       "Please book a new time.", doctor=doctor, when=when,
+                                       reason=appointment.cancel_reason),
+                               sms_text=_l("Your appointment with %(doctor)s on %(when)s was cancelled. "
+                                           "Please book a new time.", doctor=doctor, when=when))
         if actor.user_id != appointment.doctor_id:
-            notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled: %(when)s.", when=when))
+            notices.notify_doctor(appointment, event="cancelled", text=_l("Cancelled: %(patient)s, %(when)s.",
+                                                                          patient=patient, when=when))
     _after_change(appointment, "cancelled")
     return appointment
 
 
 def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.datetime,
                            doctor_id: int | None = None, reason: str | None = None,
-                           idempotency_key: str | None = None) -> Appointment:
-    """Move an appointment: the old one is cancelled and a new one booked, in one transaction."""
+                           idempotency_key: str | None = None, mode: VisitMode | None = None) -> Appointment:
+    """Move an appointment: the old one is cancelled and a new one booked, in one transaction;
+    `mode` switches between in person and video (the same way of meeting otherwise)."""
     old = appointment_for(actor, appointment_id, lock=True)
     if idempotency_key:
         existing = _existing_for_key(idempotency_key, old.patient_id)
@@ -288,14 +333,15 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
     old.cancelled_by_id = actor.user_id
     db.session.flush()
     new = appointment_book(actor=actor, patient_id=old.patient_id, doctor_id=doctor_id or old.doctor_id,
-                           starts_at=starts_at, mode=VisitMode(old.mode), reason=old.reason,
+                           starts_at=starts_at, mode=mode or VisitMode(old.mode), reason=old.reason,
                            idempotency_key=idempotency_key, rescheduled_from_id=old.id)
     audit_access(actor=actor, patient_id=old.patient_id, action="appointment.move",
                  target=f"appointment:{old.id}->{new.id}", reason=_audit_reason(actor))
     text_ = _l("Your appointment on %(old)s has moved to %(new)s with %(doctor)s.", old=notices.when_text(old),
                new=notices.when_text(new), doctor=new.doctor.full_name)
-    if actor.role == Role.PATIENT.value:
-        notices.notify_doctor(new, event="moved", text=_l("Moved by the patient: %(old)s → %(new)s.",
+    if actor.user_id != new.doctor_id:  # one notice for the move (the booking inside it sends none)
+        notices.notify_doctor(new, event="moved", text=_l("Moved: %(patient)s, %(old)s → %(new)s.",
+                                                          patient=new.patient.full_name,
                                                           old=notices.when_text(old), new=notices.when_text(new)))
     notices.notify_patient(new, event="moved", subject=_l("Your appointment has moved"), text=text_)
     _after_change(old, "cancelled")
@@ -305,60 +351,108 @@ def appointment_reschedule(*, actor: Actor, appointment_id: int, starts_at: dt.d
 # -- the day's flow ---------------------------------------------------------------------------------------
 
 FLOW = {
-    # action: (allowed from, to, who)
+    # action: (allowed from, to, who). A visit starts once the patient has arrived, and is done once
+    # it has started: nobody is "with the doctor" who never came, nor "done" who was never seen.
     "check_in": ((S.BOOKED,), S.CHECKED_IN, (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)),
-    "start": ((S.BOOKED, S.CHECKED_IN), S.IN_CONSULTATION, (Role.DOCTOR.value,)),
+    "start": ((S.CHECKED_IN,), S.IN_CONSULTATION, (Role.DOCTOR.value,)),
     # The system too: a video visit continued by phone ends when Twilio reports the call over.
-    "complete": ((S.CHECKED_IN, S.IN_CONSULTATION), S.COMPLETED, (Role.DOCTOR.value, SYSTEM)),
+    "complete": ((S.IN_CONSULTATION,), S.COMPLETED, (Role.DOCTOR.value, SYSTEM)),
     "no_show": ((S.BOOKED,), S.NO_SHOW, (Role.RECEPTION.value, Role.ADMIN.value, Role.DOCTOR.value)),
 }
+# A video patient arrives by waiting in the room: letting them in (consultations.patient_admit) starts
+# a booked video visit, with no desk to check them in.
+VIDEO_START_FROM = (S.BOOKED, S.CHECKED_IN)
+_STAMPS = {S.CHECKED_IN: "checked_in_at", S.IN_CONSULTATION: "started_at", S.COMPLETED: "completed_at"}
+
+
+class DoctorWithPatient(DomainError):
+    """Starting a visit while the doctor is already with someone: asked for explicitly (`alongside`)."""
+
+    def __init__(self, current: Appointment) -> None:
+        super().__init__(_("%(doctor)s is already with %(patient)s (since %(time)s).",
+                           doctor=current.doctor.full_name, patient=current.patient.full_name,
+                           time=to_local(current.started_at or current.starts_at).strftime("%H:%M")))
+        self.current = current
+
+
+class AlreadyDone(DomainError):
+    """Someone else (or the same person's other click) took the step first: the database decided."""
+
+
+def _no_show_from(appointment: Appointment) -> dt.datetime:
+    return appointment.starts_at + dt.timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
 
 
 def appointment_actions(appointment: Appointment, *, role: str, offered: tuple[str, ...]) -> list[str]:
     """The steps of the day's flow (among those a page offers) that `role` may take on this
-    appointment now. Offered on the appointment's own day only."""
+    appointment now: the moves FLOW allows from its status, on the appointment's own day, and a
+    no-show only once the grace period is over."""
     if to_local(appointment.starts_at).date() != local_today():
         return []
     return [action for action in offered
-            if role in FLOW[action][2] and appointment.status_enum in FLOW[action][0]]
+            if role in FLOW[action][2] and appointment.status_enum in FLOW[action][0]
+            and (action != "no_show" or clock.now() >= _no_show_from(appointment))]
 
 
-def appointment_advance(*, actor: Actor, appointment_id: int, action: str) -> Appointment:
+def doctor_with_patient(doctor_id: int, *, other_than: int | None = None) -> Appointment | None:
+    """The appointment the doctor is in now (the latest started), if any."""
+    query = select(Appointment).where(Appointment.doctor_id == doctor_id,
+                                      Appointment.status == S.IN_CONSULTATION.value)
+    if other_than is not None:
+        query = query.where(Appointment.id != other_than)
+    return db.session.execute(query.order_by(Appointment.started_at.desc()).limit(1)).scalar_one_or_none()
+
+
+def _refused_step(appointment: Appointment, target: AppointmentStatus) -> DomainError:
+    status = appointment.status_enum.label.lower()
+    if appointment.status_enum == target:
+        return AlreadyDone(_("This appointment is already %(status)s: nothing was changed.", status=status))
+    return DomainError(_("This appointment is %(status)s.", status=status))
+
+
+def appointment_advance(*, actor: Actor, appointment_id: int, action: str, alongside: bool = False) -> Appointment:
     """Move an appointment along the day: check in, start, complete, or mark a no-show.
-    Repeating the same step (a double click) changes nothing and is not an error."""
+    The change is one conditional UPDATE (from an allowed status only): of two clicks or two people
+    at once, the database lets one through and the other is told (AlreadyDone). Starting a visit
+    while the doctor is with another patient needs `alongside=True` (DoctorWithPatient otherwise)."""
     if action not in FLOW:
         raise NotFound(_("No such action."))
     allowed_from, target, who = FLOW[action]
     if actor.role not in who:
         raise NotFound(_("No such appointment."))
-    appointment = appointment_for(actor, appointment_id, lock=True)
-    if appointment.status_enum == target:
-        return appointment
+    appointment = appointment_for(actor, appointment_id)
+    if action == "start" and appointment.is_video:
+        allowed_from = VIDEO_START_FROM
     if appointment.status_enum not in allowed_from:
-        raise DomainError(_("This appointment is %(status)s.", status=appointment.status_enum.label.lower()))
+        raise _refused_step(appointment, target)
     now = clock.now()
     day = to_local(appointment.starts_at).date()
     if action in ("check_in", "start") and day != local_today():
         raise DomainError(_("Only today's appointments can be checked in or started."))
-    if action == "no_show":
-        grace = dt.timedelta(minutes=current_app.config["NO_SHOW_GRACE_MINUTES"])
-        if now < appointment.starts_at + grace:
-            raise DomainError(_("A patient can be marked absent %(minutes)s minutes after the start, at %(time)s.",
-                                minutes=int(grace.total_seconds() // 60),
-                                time=to_local(appointment.starts_at + grace).strftime("%H:%M")))
-    appointment.status = target.value
-    if target == S.CHECKED_IN:
-        appointment.checked_in_at = now
-    elif target == S.IN_CONSULTATION:
-        appointment.started_at = now
-    elif target == S.COMPLETED:
-        appointment.completed_at = now
-    db.session.flush()
+    if action == "no_show" and now < _no_show_from(appointment):
+        grace = current_app.config["NO_SHOW_GRACE_MINUTES"]
+        raise DomainError(_("A patient can be marked absent %(minutes)s minutes after the start, at %(time)s.",
+                            minutes=grace, time=to_local(_no_show_from(appointment)).strftime("%H:%M")))
+    if action == "start" and not alongside:
+        current = doctor_with_patient(appointment.doctor_id, other_than=appointment.id)
+        if current is not None:
+            raise DoctorWithPatient(current)
+    values = {"status": target.value, "updated_at": now}
+    if target in _STAMPS:
+        values[_STAMPS[target]] = now
+    changed = db.session.execute(
+        update(Appointment).where(Appointment.id == appointment.id,
+                                  Appointment.status.in_([s.value for s in allowed_from])).values(**values)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(appointment)
+    if changed != 1:
+        raise _refused_step(appointment, target)
     audit_access(actor=actor, patient_id=appointment.patient_id, action=f"appointment.{action}",
                  target=f"appointment:{appointment.id}", reason=_audit_reason(actor))
     if target == S.CHECKED_IN and actor.user_id != appointment.doctor_id:
         notices.notify_doctor(appointment, event="arrived",
-                              text=_l("Arrived for %(time)s.", time=notices.time_text(appointment.starts_at)))
+                              text=_l("%(patient)s arrived for %(time)s.", patient=appointment.patient.full_name,
+                                      time=notices.time_text(appointment.starts_at)))
     _after_change(appointment, action)
     return appointment
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.core.clock import clock
 from app.extensions import cache, db
-from app.scheduling.clinic_time import day_bounds_utc, local_to_utc, week_start
+from app.scheduling.clinic_time import day_bounds_utc, local_to_utc, to_local, week_start
 from app.scheduling.models import (
     ACTIVE_STATUS_VALUES,
     Appointment,
@@ -145,6 +145,30 @@ def free_slots(doctor_id: int, day: dt.date) -> list[Slot]:
     now = clock.now()
     slots = [Slot(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)) for a, b in cached]
     return [s for s in slots if s.starts_at > now]
+
+
+def days_with_free_time(doctor_id: int, days: list[dt.date], *, today: dt.date) -> set[dt.date]:
+    """Which of `days` (a picker's week) still have a free slot: the day buttons mark them."""
+    return {d for d in days if today <= d <= today + dt.timedelta(days=MAX_DAYS_AHEAD) and free_slots(doctor_id, d)}
+
+
+def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int = 28) -> dt.date | None:
+    """The first day from `today` with a free slot, looking `within_days` ahead (each day is cached)."""
+    for offset in range(min(within_days, MAX_DAYS_AHEAD) + 1):
+        day = today + dt.timedelta(days=offset)
+        if free_slots(doctor_id, day):
+            return day
+    return None
+
+
+def walk_in_slot(doctor_id: int, now: dt.datetime) -> Slot | None:
+    """Where a walk-in fits today: the slot under way if nobody has it, else the next free one."""
+    day = to_local(now).date()
+    busy = _busy(doctor_id, day)
+    for slot in day_slots(doctor_id, day):
+        if slot.ends_at > now and not any(slot.overlaps(start, end) for start, end in busy):
+            return slot
+    return None
 
 
 def slots_invalidate(doctor_id: int) -> None:

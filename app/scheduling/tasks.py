@@ -59,7 +59,7 @@ def reminders_due_queue() -> int:
         appointment.reminder_stage = stage
         if appointment.created_at <= remind_at:  # booked later than this, the confirmation said it all
             notices.notify_patient(appointment, event=f"reminder-{name}", subject=_l("Appointment reminder"),
-                                   text=_text(appointment))
+                                   text=_text(appointment), inbox=False)
             queued += 1
     db.session.flush()
     return queued

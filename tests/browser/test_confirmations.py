@@ -71,7 +71,9 @@ def test_on_a_phone_the_cancel_dialog_dismissed_changes_nothing_and_confirmed_ca
     row.get_by_role("button", name="Cancel").click()
     dialog.get_by_role("button", name="Cancel the appointment").click()
     expect(page.locator(".flash-success")).to_have_text("Your appointment is cancelled.")
-    expect(page.locator(f"#appointment-{coming.appointment_id}")).to_have_count(0)
+    # Out of the coming ones, into the cancelled list, with no Cancel button left.
+    expect(page.locator(f"#cancelled-appointments #appointment-{coming.appointment_id}")).to_have_count(1)
+    expect(page.locator(f"#appointment-{coming.appointment_id}").get_by_role("button", name="Cancel")).to_have_count(0)
     assert page.evaluate("window.__notReloaded") == 1, "htmx's boost was bypassed"
     assert _status(app, coming.appointment_id) == "cancelled"
     assert [m for m in errors_in(page) if "WebSocket" not in m] == []  # the live socket may drop on the swap

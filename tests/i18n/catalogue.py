@@ -21,7 +21,8 @@ KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
 
 PATIENT_TEMPLATE_ROOTS = (
     "base.html", "components/*.html", "errors/*.html", "accounts/*.html", "*/patient/*.html",
-    "scheduling/confirm.html", "scheduling/move.html", "consultations/*.html", "notifications/inbox.html",
+    "scheduling/confirm.html", "scheduling/move.html", "scheduling/move_confirm.html", "consultations/*.html",
+    "notifications/inbox.html",
     "prescriptions/print.html", "prescriptions/check.html",
 )
 PATIENT_MODULES = (

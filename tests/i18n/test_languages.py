@@ -210,9 +210,12 @@ def test_a_swahili_patient_who_books_gets_a_swahili_confirmation_and_the_doctor_
         email, sms = sent(channel="email")[0], sent(channel="sms")[0]
         assert email.subject == "Miadi yako imewekwa"
         assert email.body == ("Habari Amina,\n\nMiadi yako na Dr Wanjiku Mwangi imewekwa: Jumanne 02 Mac, 09:00.\n"
-                              "\nMyAfya Clinic")
+                              "\nMiadi yako:\nhttp://localhost/patient/appointments/\n\nMyAfya Clinic")
         assert sms.body == "MyAfya Clinic: Miadi yako na Dr Wanjiku Mwangi imewekwa: Jumanne 02 Mac, 09:00."
-        assert sent(channel="in_app")[0].body == "New booking: Tue 02 Mar, 09:00."  # the doctor reads English
+        # the doctor reads English, the patient's own inbox Swahili
+        assert sent(channel="in_app", user_id=doctor.id)[0].body == "New booking: Amina Wanjiru, Tue 02 Mar, 09:00."
+        assert sent(channel="in_app", user_id=user.id)[0].body == \
+            "Miadi yako na Dr Wanjiku Mwangi imewekwa: Jumanne 02 Mac, 09:00."
 
 
 def test_an_english_patient_gets_an_english_confirmation(app, make_user, make_patient, doctor, book, freeze):
@@ -241,7 +244,7 @@ def test_the_desk_cancels_in_english_and_the_swahili_patient_is_told_in_swahili(
     assert "Appointment cancelled; the patient has been told." in page(browser.get(done.headers["Location"]))
     with app.app_context():
         sms = sent(dedupe_key=f"appt:{appointment_id}:cancelled:sms")[0]
-        assert sms.body == ("MyAfya Clinic: Miadi yako ya Jumanne 02 Mac, 09:30 imeghairiwa. "
+        assert sms.body == ("MyAfya Clinic: Miadi yako na Dr Wanjiku Mwangi ya Jumanne 02 Mac, 09:30 imeghairiwa. "
                             "Tafadhali weka muda mwingine.")
         assert len(sms.body) <= 160
         email = sent(dedupe_key=f"appt:{appointment_id}:cancelled:email")[0]

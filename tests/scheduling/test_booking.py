@@ -48,7 +48,8 @@ def test_a_patient_books_a_free_slot(app_ctx, doctor, patient_account):
     assert b"cough" not in bytes(stored)  # clinical: encrypted at rest
     assert at(MONDAY, 9) not in [s.starts_at for s in free_slots(doctor.id, MONDAY)]
     channels = sorted(n.channel for n in notifications())
-    assert channels == [Channel.EMAIL.value, Channel.IN_APP.value, Channel.SMS.value]  # patient (email, SMS), doctor
+    # the patient (email, SMS, their inbox), the doctor (in the app)
+    assert channels == [Channel.EMAIL.value, Channel.IN_APP.value, Channel.IN_APP.value, Channel.SMS.value]
 
 
 def test_video_appointments_get_unique_links(app_ctx, doctor, patient_account, book):

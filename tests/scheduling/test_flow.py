@@ -11,7 +11,14 @@ from app.core.errors import DomainError, NotFound
 from app.extensions import db
 from app.notifications.models import Channel
 from app.scheduling import queries
-from app.scheduling.services import SlotTaken, appointment_advance, appointment_cancel, appointment_reschedule
+from app.scheduling.services import (
+    AlreadyDone,
+    DoctorWithPatient,
+    SlotTaken,
+    appointment_advance,
+    appointment_cancel,
+    appointment_reschedule,
+)
 from app.scheduling.slots import free_slots
 from tests.scheduling.conftest import MONDAY, TUESDAY, appointment, at, notifications
 
@@ -196,13 +203,14 @@ def test_check_in_start_and_complete(app_ctx, doctor, today, freeze):
     assert done.status == "completed" and done.completed_at == at(MONDAY, 9, 20)
 
 
-def test_a_double_check_in_is_harmless(app_ctx, today, freeze):
+def test_a_second_check_in_is_told_and_changes_nothing(app_ctx, today, freeze):
     appointment_id, desk = today
     appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     freeze(at(MONDAY, 8, 55))
-    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
-    db.session.commit()
+    with pytest.raises(AlreadyDone, match="already arrived: nothing was changed"):
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
+    db.session.rollback()
     assert appointment(appointment_id).checked_in_at == at(MONDAY, 8, 50)  # the first arrival stands
 
 
@@ -273,6 +281,7 @@ def test_no_show_counts_and_rates(app_ctx, doctor, make_user, set_hours, patient
         if outcome == "no_show":
             appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="no_show")
         elif outcome == "complete":
+            appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
             appointment_advance(actor=Actor.for_user(who), appointment_id=appointment_id, action="start")
             appointment_advance(actor=Actor.for_user(who), appointment_id=appointment_id, action="complete")
         else:
@@ -310,6 +319,7 @@ def test_the_admin_sees_no_show_rates(signed_in, app, doctor, patient_account, b
     freeze(at(MONDAY, 10))
     with app.app_context():
         appointment_advance(actor=Actor.for_user(doctor), appointment_id=absent, action="no_show")
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=attended, action="check_in")
         appointment_advance(actor=Actor.for_user(doctor), appointment_id=attended, action="start")
         appointment_advance(actor=Actor.for_user(doctor), appointment_id=attended, action="complete")
         db.session.commit()
@@ -323,15 +333,73 @@ def test_the_buttons_each_role_is_offered_follow_the_flow_rules(app_ctx, doctor,
     from app.scheduling.services import appointment_actions
 
     appointment_id, desk = today
-    desk_offers, doctor_offers = ("check_in", "no_show"), ("start", "complete", "no_show")
+    desk_offers, doctor_offers = ("check_in", "no_show"), ("check_in", "start", "complete", "no_show")
     booked = appointment(appointment_id)
-    assert appointment_actions(booked, role="reception", offered=desk_offers) == ["check_in", "no_show"]
-    assert appointment_actions(booked, role="doctor", offered=doctor_offers) == ["start", "no_show"]
+    # 08:50 for 09:00: the patient may still come; nobody is "with the doctor" who has not arrived.
+    assert appointment_actions(booked, role="reception", offered=desk_offers) == ["check_in"]
+    assert appointment_actions(booked, role="doctor", offered=doctor_offers) == ["check_in"]
     assert appointment_actions(booked, role="patient", offered=desk_offers) == []
+    freeze(at(MONDAY, 9, 15))  # the grace period is over: now they may be marked absent
+    assert appointment_actions(booked, role="reception", offered=desk_offers) == ["check_in", "no_show"]
     appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
     db.session.commit()
     arrived = appointment(appointment_id)
     assert appointment_actions(arrived, role="reception", offered=desk_offers) == []
-    assert appointment_actions(arrived, role="doctor", offered=doctor_offers) == ["start", "complete"]
+    assert appointment_actions(arrived, role="doctor", offered=doctor_offers) == ["start"]  # not "Mark done"
+    appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="start")
+    db.session.commit()
+    assert appointment_actions(appointment(appointment_id), role="doctor", offered=doctor_offers) == ["complete"]
     freeze(at(TUESDAY, 9))  # another day: nothing is offered on a past day's list
     assert appointment_actions(arrived, role="doctor", offered=doctor_offers) == []
+
+
+def test_a_visit_starts_only_after_arrival_and_ends_only_after_it_started(app_ctx, doctor, today):
+    appointment_id, desk = today
+    with pytest.raises(DomainError, match="This appointment is booked"):
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="start")
+    appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
+    db.session.commit()
+    with pytest.raises(DomainError, match="This appointment is arrived"):
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="complete")
+    db.session.rollback()
+    assert appointment(appointment_id).status == "checked_in"
+
+
+def test_a_second_patient_with_the_doctor_needs_an_explicit_choice(app_ctx, doctor, today, patient_account, book,
+                                                                   freeze):
+    first_id, desk = today
+    freeze(at(MONDAY - dt.timedelta(days=3), 10))
+    user, patient = patient_account("Baraka", "Kiprop")
+    second_id = book(user, patient.id, doctor.id, at(MONDAY, 9, 30))
+    freeze(at(MONDAY, 9, 5))
+    for appointment_id in (first_id, second_id):
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
+    appointment_advance(actor=Actor.for_user(doctor), appointment_id=first_id, action="start")
+    db.session.commit()
+    with pytest.raises(DoctorWithPatient) as busy:
+        appointment_advance(actor=Actor.for_user(doctor), appointment_id=second_id, action="start")
+    assert busy.value.message == "Dr Wanjiku Mwangi is already with Amani Otieno (since 09:05)."
+    db.session.rollback()
+    assert appointment(second_id).status == "checked_in"
+    appointment_advance(actor=Actor.for_user(doctor), appointment_id=second_id, action="start", alongside=True)
+    db.session.commit()
+    assert (appointment(first_id).status, appointment(second_id).status) == ("in_consultation", "in_consultation")
+
+
+def test_of_two_check_ins_at_once_the_database_lets_one_through_and_tells_the_other(app_ctx, app, today):
+    """The loser read the appointment as booked, then the other desk's check-in committed: the
+    conditional update finds nothing to change, and the loser is told instead of writing over it."""
+    from sqlalchemy import update
+
+    from app.scheduling.models import Appointment
+
+    appointment_id, desk = today
+    stale = appointment(appointment_id)
+    assert stale.status == "booked"
+    with db.engine.begin() as other_desk:
+        other_desk.execute(update(Appointment).where(Appointment.id == appointment_id)
+                           .values(status="checked_in", checked_in_at=at(MONDAY, 8, 49)))
+    with pytest.raises(AlreadyDone):
+        appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
+    db.session.rollback()
+    assert appointment(appointment_id).checked_in_at == at(MONDAY, 8, 49)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -90,8 +91,8 @@ def test_a_patient_cancels_and_moves_their_own(app, doctor, patient_b, book):
     mine = book(user, patient.id, doctor.id, at(MONDAY, 10))
     page = browser.get(f"/patient/appointments/{mine}/move?doctor={doctor.id}&day={TUESDAY.isoformat()}")
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    key = html.split('name="idempotency_key" value="')[1].split('"')[0]
+    asked = browser.get(f"/patient/appointments/{mine}/move?doctor={doctor.id}&start=2027-03-02T06:00Z")  # 09:00 in Nairobi
+    key = re.search(r'name="idempotency_key" type="hidden" value="([^"]+)"', asked.get_data(as_text=True)).group(1)
     moved = browser.post(f"/patient/appointments/{mine}/move", {
         "starts_at": at(TUESDAY, 9).isoformat(), "doctor_id": str(doctor.id), "idempotency_key": key},
         page="/patient/appointments/")

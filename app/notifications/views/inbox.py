@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from app.core.policies import signed_in
 from app.notifications import services
+from app.notifications.links import message_link
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -13,7 +14,9 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 @bp.route("/")
 @signed_in
 def messages():
-    return render_template("notifications/inbox.html", messages=services.inbox_list(user_id=current_user.id))
+    messages = services.inbox_list(user_id=current_user.id)
+    return render_template("notifications/inbox.html",
+                           messages=[(m, message_link(m, role=current_user.role)) for m in messages])
 
 
 @bp.route("/read", methods=["POST"])

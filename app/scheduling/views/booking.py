@@ -12,8 +12,10 @@ from app.core.request_actor import current_actor
 from app.core.request_args import instant_value
 from app.core.transactions import refused
 from app.scheduling import queries, services
+from app.scheduling.clinic_time import local_today, to_local
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
+from app.scheduling.slots import first_day_with_free_time
 from app.scheduling.views.picker import new_idempotency_key, picker_context, picker_fragment
 
 
@@ -66,7 +68,8 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
                                             starts_at=instant_value(form.starts_at.data),
                                             doctor_id=int(form.doctor_id.data) if form.doctor_id.data.isdigit() else None,
                                             reason=form.reason.data or default_reason,
-                                            idempotency_key=form.idempotency_key.data)
+                                            idempotency_key=form.idempotency_key.data,
+                                            mode=VisitMode(form.mode.data) if form.mode.data else None)
         except NotFound:
             abort(404)
         except DomainError as error:  # the move may have cancelled the old time before the new one failed
@@ -76,9 +79,27 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":
         abort(400)
-    if "doctor" not in request.args:
-        return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id))
+    if "doctor" not in request.args:  # open on the first day the doctor has a free time, not an empty today
+        first = first_day_with_free_time(appointment.doctor_id, today=local_today())
+        return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id,
+                                **({"day": first.isoformat()} if first else {})))
+    if "start" in request.args:
+        return _move_confirm(appointment, endpoint=endpoint)
     return render_page_or_fragment("scheduling/move.html", picker_fragment(), appointment=appointment,
                                    move_form=MoveForm(formdata=None, idempotency_key=new_idempotency_key()),
                                    move_endpoint=endpoint, pick_endpoint=None, picker_endpoint=endpoint,
                                    picker_args={"appointment_id": appointment_id}, **picker_context())
+
+
+def _move_confirm(appointment, *, endpoint: str):
+    """The chosen new time, asked before anything moves: from when to when, with whom, and how
+    (in person or by video). Posting this form moves the appointment."""
+    doctor = queries.doctor_get(request.args.get("doctor", type=int) or appointment.doctor_id)
+    starts_at = instant_value(request.args.get("start", ""))
+    if doctor is None:
+        abort(404)
+    form = MoveForm(formdata=None, starts_at=request.args["start"], doctor_id=str(doctor.id),
+                    idempotency_key=new_idempotency_key(), mode=appointment.mode)
+    back = url_for(endpoint, appointment_id=appointment.id, doctor=doctor.id, day=to_local(starts_at).date().isoformat())
+    return render_form("scheduling/move_confirm.html", appointment=appointment, doctor=doctor, starts_at=starts_at,
+                       form=form, move_endpoint=endpoint, back_url=back)

@@ -23,7 +23,7 @@ def day_context(day: dt.date | None = None) -> dict:
     appointments = queries.day_appointments(day, doctor_id=current_user.id)
     return {"day": day, "today": local_today(), "appointments": appointments,
             "waiting": queries.waiting_online([a.id for a in appointments if a.is_video]),
-            **flow.buttons_context(offered=("start", "complete", "no_show"))}
+            **flow.buttons_context(offered=("check_in", "start", "complete", "no_show"))}
 
 
 @bp.route("/day")

@@ -36,8 +36,9 @@ def advance(appointment_id: int, action_slug: str, *, redirect_to: str, fragment
     if action is None:
         abort(404)
     return _step(lambda: services.appointment_advance(actor=current_actor(), appointment_id=appointment_id,
-                                                      action=action),
-                 str(DONE[action]), redirect_to=redirect_to, fragment=fragment, fragment_context=fragment_context,
+                                                      action=action, alongside=request.form.get("alongside") == "1"),
+                 appointment_id, str(DONE[action]), redirect_to=redirect_to, fragment=fragment,
+                 fragment_context=fragment_context,
                  # A slip at the desk is taken back at once: the undo address is the step's own, plus /undo.
                  undo_url=f"{request.path}/undo" if action in services.UNDO else None)
 
@@ -49,15 +50,20 @@ def undo(appointment_id: int, action_slug: str, *, redirect_to: str, fragment: s
         abort(404)
     return _step(lambda: services.appointment_undo(actor=current_actor(), appointment_id=appointment_id,
                                                    action=action),
-                 str(UNDONE[action]), redirect_to=redirect_to, fragment=fragment, fragment_context=fragment_context)
+                 appointment_id, str(UNDONE[action]), redirect_to=redirect_to, fragment=fragment,
+                 fragment_context=fragment_context)
 
 
-def _step(work, done: str, *, redirect_to: str, fragment: str, fragment_context, undo_url: str | None = None):
+def _step(work, appointment_id: int, done: str, *, redirect_to: str, fragment: str, fragment_context,
+          undo_url: str | None = None):
     message, category = done, "success"
     try:
         work()
     except NotFound:
         abort(404)
+    except services.DoctorWithPatient as busy:
+        return _ask_to_start_alongside(appointment_id, busy, redirect_to=redirect_to, fragment=fragment,
+                                       fragment_context=fragment_context)
     except DomainError as error:
         message, category, undo_url = error.message, "error", None
     if is_htmx_fragment_request():
@@ -70,6 +76,18 @@ def _step(work, done: str, *, redirect_to: str, fragment: str, fragment_context,
     else:
         flash(message, category)
     return redirect(redirect_to, code=303)
+
+
+def _ask_to_start_alongside(appointment_id: int, busy, *, redirect_to: str, fragment: str, fragment_context):
+    """The doctor is with someone already: say who, and start this visit only on an explicit second
+    click (the same POST with alongside=1). With htmx the question takes the notice's place; without
+    JS it is a page of its own. Nothing has changed yet."""
+    appointment = services.appointment_for(current_actor(), appointment_id)
+    question = {"busy": busy.message, "appointment": appointment, "action_url": request.path,
+                "back_url": redirect_to}
+    if is_htmx_fragment_request():
+        return render_template(fragment, alongside=question, **fragment_context()), 200
+    return render_template("scheduling/start_alongside.html", alongside=question), 200
 
 
 def cancel_page(appointment_id: int, *, done_url):

@@ -29,9 +29,9 @@ def _my_patient_id() -> int:
 
 @bp.route("/")
 def appointments():
-    upcoming, past = queries.patient_appointments(_my_patient_id())
+    upcoming, past, cancelled = queries.patient_appointment_lists(_my_patient_id())
     return render_page_or_fragment("scheduling/patient/appointments.html", "scheduling/patient/_appointments.html",
-                                   upcoming=upcoming, past=past)
+                                   upcoming=upcoming, past=past, cancelled=cancelled)
 
 
 @bp.route("/book")

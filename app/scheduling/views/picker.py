@@ -10,7 +10,7 @@ from flask import abort, request
 from app.core.request_args import date_arg
 from app.scheduling import queries
 from app.scheduling.clinic_time import local_today
-from app.scheduling.slots import booking_week, free_slots
+from app.scheduling.slots import booking_week, days_with_free_time, free_slots
 
 
 def picker_context() -> dict:
@@ -34,6 +34,7 @@ def picker_context() -> dict:
         "day": window.day, "days": window.days, "today": today,
         "prev_week": window.prev_week, "next_week": window.next_week,
         "slots": free_slots(doctor.id, window.day) if doctor else [],
+        "free_days": days_with_free_time(doctor.id, window.days, today=today) if doctor else set(),
     }
 
 

@@ -2,14 +2,18 @@
 and no-shows."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from app.core.errors import NotFound
-from app.core.htmx import render_page_or_fragment
+from app.core.clock import clock
+from app.core.errors import DomainError, NotFound
+from app.core.htmx import render_form, render_page_or_fragment
+from app.core.request_actor import current_actor
+from app.core.request_args import instant_value
+from app.core.transactions import refused
 from app.records.services import patient_get
-from app.scheduling import queries
-from app.scheduling.clinic_time import local_today
+from app.scheduling import queries, services
+from app.scheduling.clinic_time import local_today, to_local
 from app.scheduling.views import booking, flow
 from app.scheduling.views.picker import picker_context, picker_fragment
 
@@ -57,6 +61,29 @@ def confirm():
         done=lambda doctor: (_("Booked %(patient)s with %(doctor)s.", patient=patient.full_name,
                                doctor=doctor.full_name),
                              url_for("reception.records.patient", patient_id=patient.id)))
+
+
+@bp.route("/walk-in", methods=["GET", "POST"])
+def walk_in():
+    """Step one: who can see this patient today, and when; step two: one of those, booked and arrived."""
+    patient = _patient_or_404(request.args.get("patient", type=int))
+    here = url_for("reception.scheduling.walk_in", patient=patient.id)
+    if request.method == "POST":
+        doctor_id = request.form.get("doctor_id", type=int)
+        if doctor_id is None:
+            abort(400)
+        try:
+            appointment = services.appointment_walk_in(actor=current_actor(), patient_id=patient.id, doctor_id=doctor_id,
+                                                       starts_at=instant_value(request.form.get("starts_at")))
+        except NotFound:
+            abort(404)
+        except DomainError as error:
+            return refused(error.message, here)
+        flash(_("%(patient)s is checked in for %(doctor)s at %(time)s.", patient=patient.full_name,
+                doctor=appointment.doctor.full_name, time=to_local(appointment.starts_at).strftime("%H:%M")), "success")
+        return redirect(url_for("reception.home"), code=303)
+    return render_form("scheduling/reception/walk_in.html", patient=patient,
+                       options=services.walk_in_options(queries.doctors_list()), now=clock.now())
 
 
 @bp.route("/<int:appointment_id>/<action>", methods=["POST"])

@@ -13,6 +13,7 @@ import uuid
 import pytest
 from simple_websocket import ConnectionClosed
 from simple_websocket import ConnectionError as HandshakeFailed
+from sqlalchemy import select
 
 from app.accounts.models import Role
 from tests.realtime.support import connect, gunicorn, sign_in
@@ -175,7 +176,10 @@ def test_the_room_socket_end_to_end(app, two_servers, make_user, make_patient):
 
 def test_closing_one_of_the_patients_two_tabs_keeps_them_waiting_online(app, two_servers, make_user, make_patient):
     """The patient opened the waiting room on their phone and their laptop, then closed the laptop: the
-    doctor (on the other process) still sees "waiting"; once the last tab goes, not."""
+    room still says "waiting" (the doctor, on the other process, sees it); once the last tab goes, not."""
+    from app.consultations.models import Consultation
+    from app.extensions import db
+
     patient_server, doctor_server = two_servers
     doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
     token = _video_visit(app, doctor.id, make_patient(user_id=patient_user.id).id, in_minutes=5)
@@ -185,8 +189,18 @@ def test_closing_one_of_the_patients_two_tabs_keeps_them_waiting_online(app, two
     assert state_with(phone_tab, waiting=True) and state_with(laptop_tab, waiting=True)
     doctor_ws = connect(doctor_server, path, sign_in(doctor_server, doctor.email))
     assert state_with(doctor_ws, waiting=True)
+
+    def waiting_in_the_database() -> bool:
+        with app.app_context():
+            return db.session.execute(select(Consultation.waiting_since)).scalar() is not None
+
     laptop_tab.close()
-    assert state_with(doctor_ws, waiting=False)  # the closing tab said so first ...
-    assert state_with(doctor_ws, waiting=True)   # ... and the phone, still there, says it is waiting
+    assert state_with(phone_tab, waiting=False)  # the closing tab said so first ...
+    assert state_with(phone_tab, waiting=True)   # ... and the phone, still there, says it is waiting
+    assert waiting_in_the_database()
+    assert state_with(doctor_ws, waiting=True)
     phone_tab.close()
-    assert state_with(doctor_ws, waiting=False)
+    deadline = time.monotonic() + 10
+    while waiting_in_the_database():
+        assert time.monotonic() < deadline, "the last tab closed and the room still says waiting"
+        time.sleep(0.05)

@@ -1,8 +1,8 @@
-"""The lab path: a doctor orders tests from the chart; the technician, on a 768 px tablet, sees the
-order arrive in the queue without a reload, takes the sample (its label with the QR), finds it again
-by typing the sample id, receives it, starts, enters a high and a critical result (the doctor's day
-shows the critical one live), releases; the patient's phone (in Swahili) shows the results with
-their flags."""
+"""The lab path: a doctor orders tests from the chart; the technician (at the bench's 1280 px screen,
+and again on a 768 px tablet) sees the order arrive in the queue without a reload, takes the sample
+(its label with the QR), finds it again by typing the sample id, receives it, starts, enters a high
+and a critical result (the doctor's day shows the critical one live), releases; the patient's phone
+(in Swahili) shows the results with their flags."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,10 +36,11 @@ def lab_world(app, make_user, make_patient, care):
     return {"doctor": doctor, "person": person, "patient": patient, "technician": technician}
 
 
-def test_order_collect_receive_result_release(chromium, live_server, lab_world):
+@pytest.mark.parametrize("bench_width", [1280, 768], ids=["bench-1280", "tablet-768"])
+def test_order_collect_receive_result_release(chromium, live_server, lab_world, bench_width):
     world = lab_world
     doctor_context = chromium.new_context(viewport={"width": 1024, "height": 900})
-    tech_context = chromium.new_context(viewport={"width": 768, "height": 1024})
+    tech_context = chromium.new_context(viewport={"width": bench_width, "height": 1024})
     patient_context = chromium.new_context(viewport={"width": 360, "height": 780})
     try:
         tech = tech_context.new_page()
@@ -67,13 +68,13 @@ def test_order_collect_receive_result_release(chromium, live_server, lab_world):
         # the technician's open queue shows the new order without a reload
         expect(tech.locator("#lab-queue")).to_contain_text("Baraka Mwangi")
         expect(tech.locator("#lab-queue")).to_contain_text("Urgent")
-        screenshot(tech, "lab-queue-768")
+        screenshot(tech, f"lab-queue-{bench_width}")
         tech.locator("#lab-queue a.row").first.click()
         expect(tech.locator("#order-note")).to_have_text("Tired and pale for a month.")
         tech.get_by_role("button", name="Sample taken: print the label").click()
         expect(tech.locator("#sample-label svg")).to_be_visible()
         code = tech.locator("#label-code").inner_text()
-        screenshot(tech, "lab-label-768")
+        screenshot(tech, f"lab-label-{bench_width}")
 
         tech.goto(live_server("/lab/"))
         tech.locator("#code").fill(code.lower())
@@ -98,7 +99,7 @@ def test_order_collect_receive_result_release(chromium, live_server, lab_world):
         expect(tech.locator("#order-status")).to_contain_text("Completed")
         # After the last swap on this page: Playwright's screenshot leaves style="" on inputs, which htmx's
         # settle would copy onto the next page's elements of the same id (a CSP report, not a real user's).
-        screenshot(tech, "lab-results-released-768")
+        screenshot(tech, f"lab-results-released-{bench_width}")
 
         patient = patient_context.new_page()
         sign_in(patient, live_server, world["person"].email)

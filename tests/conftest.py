@@ -188,6 +188,42 @@ def care(app):
     return make
 
 
+@pytest.fixture
+def make_sites(app):
+    """make_sites(SiteKind.LAB, "Ngong Road Lab", "Westlands Lab") -> their ids, committed."""
+    from app.accounts.models import Site
+    from app.extensions import db
+
+    def make(kind, *names: str) -> tuple[int, ...]:
+        with app.app_context():
+            sites = [Site(name=name, kind=kind.value) for name in names]
+            db.session.add_all(sites)
+            db.session.commit()
+            return tuple(site.id for site in sites)
+
+    return make
+
+
+@pytest.fixture
+def staff_at(app, make_user):
+    """staff_at(Role.LAB, site_id) -> a user of that role who works at that site (or at none)."""
+    from app.extensions import db
+
+    def make(role: Role, site_id: int | None) -> User:
+        user = make_user(role)
+        with app.app_context():
+            db.session.get(StaffProfile, user.id).site_id = site_id
+            db.session.commit()
+        return user
+
+    return make
+
+
+def actor_for(user) -> Actor:
+    """The actor of a request made by `user` (a test's stand-in for the signed-in request)."""
+    return Actor(user_id=user.id, role=user.role, ip="127.0.0.1", origin="test")
+
+
 class Browser:
     """A test client that signs in the way a person does and keeps the page's CSRF token."""
 

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from app.accounts.models import Role, Site, SiteKind, StaffProfile
-from app.core.actor import Actor
+from app.accounts.models import Role, SiteKind
 from app.extensions import db
+from tests.conftest import actor_for
 
 
 @pytest.fixture
@@ -20,26 +20,14 @@ def catalogue(app):
 
 
 @pytest.fixture
-def labs(app, catalogue):
+def labs(catalogue, make_sites):
     """Two labs: (ours, theirs) site ids."""
-    with app.app_context():
-        ours = Site(name="Ngong Road Lab", kind=SiteKind.LAB.value, address="Ngong Road, 2nd floor")
-        theirs = Site(name="Westlands Lab", kind=SiteKind.LAB.value)
-        db.session.add_all([ours, theirs])
-        db.session.commit()
-        return ours.id, theirs.id
+    return make_sites(SiteKind.LAB, "Ngong Road Lab", "Westlands Lab")
 
 
 @pytest.fixture
-def technician_at(app, make_user):
-    def make(site_id: int | None):
-        user = make_user(Role.LAB)
-        with app.app_context():
-            db.session.get(StaffProfile, user.id).site_id = site_id
-            db.session.commit()
-        return user
-
-    return make
+def technician_at(staff_at):
+    return lambda site_id: staff_at(Role.LAB, site_id)
 
 
 @pytest.fixture
@@ -52,10 +40,6 @@ def test_id(app, catalogue):
             return db.session.execute(select(LabTest.id).where(LabTest.code == code)).scalar_one()
 
     return find
-
-
-def actor_for(user) -> Actor:
-    return Actor(user_id=user.id, role=user.role, ip="127.0.0.1", origin="test")
 
 
 @pytest.fixture

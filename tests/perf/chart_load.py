@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import REDIS, bench_database, bench_get, served, verdict  # noqa: E402
+from tests.perf.load import bench_database, bench_get, seeded_demo, served, verdict  # noqa: E402
 
 YEARS = 5
 WORDS = ("seen", "for", "review", "sugars", "steady", "feet", "checked", "continue", "as", "before", "cough",
@@ -37,25 +37,16 @@ def note_text(rng) -> str:
 
 def prepare(db_url: str) -> int:
     """The demo plus a long chart; returns that patient's id."""
-    from app import create_app
     from app.core.actor import Actor
-    from app.core.migrate import upgrade_to_head
 
-    upgrade_to_head(db_url)
-    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
-    with app.app_context():
-        from sqlalchemy import select
-
-        from app.accounts.models import User
+    with seeded_demo(db_url) as demo:
         from app.core.clock import clock
-        from app.demo import seed_demo
         from app.extensions import db
         from app.records.models import EntryKind
         from app.records.services import entry_add, patient_create
         from app.scheduling.models import Appointment, AppointmentStatus
 
-        seed_demo()
-        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
+        doctor = demo.user("doctor@demo.test")
         patient = patient_create(given_name="Long", family_name="History", phone="+254700999999")
         now = clock.now().replace(microsecond=0)
         last = now - dt.timedelta(days=20)

@@ -16,39 +16,27 @@ import asyncio
 import sys
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import REDIS, Recorder, bench_database, bench_get, open_loop, served, sign_in, verdict  # noqa: E402
+from tests.perf.load import bench_database, bench_get, bench_post, seeded_demo, served, verdict  # noqa: E402
 
 
 def prepare(db_url: str, waiting: int) -> list[int]:
     """The demo plus `waiting` orders at the demo lab with their samples taken; their ids."""
     import secrets
 
-    from app import create_app
-    from app.core.migrate import upgrade_to_head
-
-    upgrade_to_head(db_url)
-    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
-    with app.app_context():
+    with seeded_demo(db_url) as demo:
         from sqlalchemy import select
 
-        from app.accounts.models import Site, SiteKind, User
+        from app.accounts.models import SiteKind
         from app.core.clock import clock
-        from app.demo import seed_demo
         from app.extensions import db
         from app.labs.bench import CODE_ALPHABET
         from app.labs.models import LabOrder, LabSample, LabTest
-        from app.records.models import Patient
 
-        seed_demo()
-        site = db.session.execute(select(Site).where(Site.kind == SiteKind.LAB.value)).scalars().first()
-        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
-        patients = db.session.execute(select(Patient.id)).scalars().all()
+        site, doctor, patients = demo.site(SiteKind.LAB.value), demo.user("doctor@demo.test"), demo.patient_ids()
         test = db.session.execute(select(LabTest).where(LabTest.code == "FBC")).scalar_one()
         ids, now = [], clock.now()
         for n in range(waiting):
@@ -68,24 +56,10 @@ def prepare(db_url: str, waiting: int) -> list[int]:
         return ids
 
 
-async def bench_receive(base: str, rate: float, seconds: float, ids: list[int]) -> Recorder:
-    record = Recorder("received at the bench")
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
-    try:
-        token = await sign_in(session, base, "lab@demo.test")
-        loop = asyncio.get_running_loop()
-
-        async def one(i: int, scheduled: float) -> None:
-            async with session.post(f"{base}/lab/orders/{ids[-1 - i]}/receive",
-                                    data={"csrf_token": token}, allow_redirects=False) as response:
-                await response.read()
-                ok = response.status == 303
-                record.add(loop.time() - scheduled, response.status if ok else f"{response.status} refused")
-
-        await open_loop(rate, seconds, one)
-    finally:
-        await session.close()
-    return record
+def bench_receive(base: str, rate: float, seconds: float, ids: list[int]):
+    """Each request a different order, from the newest; a 303 is the sample received."""
+    return bench_post(base, rate, seconds, name="received at the bench", email="lab@demo.test",
+                      path_of=lambda i: f"/lab/orders/{ids[-1 - i]}/receive", done=lambda response: response.status == 303)
 
 
 def main() -> int:

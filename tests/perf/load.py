@@ -41,8 +41,10 @@ def psql(sql: str) -> None:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql, "postgres"], check=True)
 
 
-def prepare(db_url: str, bench_patients: int) -> None:
-    """Schema, demo data, and patients to book for (inserted directly: no password hashing)."""
+@contextmanager
+def seeded_demo(db_url: str):
+    """The schema and the demo on `db_url`, inside an app context: yields the demo (its sites, its
+    doctor, its patients' ids) for a benchmark to add its own rows to; the caller commits."""
     from app import create_app
     from app.core.migrate import upgrade_to_head
 
@@ -50,10 +52,48 @@ def prepare(db_url: str, bench_patients: int) -> None:
     app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
     with app.app_context():
         from app.demo import seed_demo
+
+        seed_demo()
+        yield Demo()
+
+
+class Demo:
+    """What a benchmark needs of the seeded demo (inside its app context)."""
+
+    @staticmethod
+    def site(kind: str):
+        from sqlalchemy import select
+
+        from app.accounts.models import Site
+        from app.extensions import db
+
+        return db.session.execute(select(Site).where(Site.kind == kind)).scalars().first()
+
+    @staticmethod
+    def user(email: str):
+        from sqlalchemy import select
+
+        from app.accounts.models import User
+        from app.extensions import db
+
+        return db.session.execute(select(User).where(User.email == email)).scalar_one()
+
+    @staticmethod
+    def patient_ids() -> list[int]:
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.records.models import Patient
+
+        return list(db.session.execute(select(Patient.id)).scalars())
+
+
+def prepare(db_url: str, bench_patients: int) -> None:
+    """Schema, demo data, and patients to book for (inserted directly: no password hashing)."""
+    with seeded_demo(db_url):
         from app.extensions import db
         from app.records.services import patient_create
 
-        seed_demo()
         for i in range(bench_patients):
             patient_create(given_name=f"Bench{i}", family_name="Patient", phone=f"+2547100{i:05d}")
         db.session.commit()
@@ -121,6 +161,27 @@ async def bench_get(base: str, rate: float, seconds: float, *, name: str, email:
     finally:
         for session in sessions:
             await session.close()
+    return record
+
+
+async def bench_post(base: str, rate: float, seconds: float, *, name: str, email: str, path_of, done) -> Recorder:
+    """POST to `path_of(i)` at `rate` per second for `seconds`, open loop, as `email` (a CSRF token and
+    nothing else in the form): `done(response)` tells an action done from one refused."""
+    record = Recorder(name)
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        token = await sign_in(session, base, email)
+        loop = asyncio.get_running_loop()
+
+        async def one(i: int, scheduled: float) -> None:
+            async with session.post(f"{base}{path_of(i)}", data={"csrf_token": token},
+                                    allow_redirects=False) as response:
+                await response.read()
+                record.add(loop.time() - scheduled, response.status if done(response) else f"{response.status} refused")
+
+        await open_loop(rate, seconds, one)
+    finally:
+        await session.close()
     return record
 
 

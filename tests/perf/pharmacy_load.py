@@ -16,13 +16,11 @@ import asyncio
 import sys
 from pathlib import Path
 
-import aiohttp
-
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.perf.load import REDIS, Recorder, bench_database, bench_get, open_loop, served, sign_in, verdict  # noqa: E402
+from tests.perf.load import bench_database, bench_get, bench_post, seeded_demo, served, verdict  # noqa: E402
 
 
 def prepare(db_url: str, ready: int) -> list[int]:
@@ -30,25 +28,15 @@ def prepare(db_url: str, ready: int) -> list[int]:
     import datetime as dt
     import secrets
 
-    from app import create_app
-    from app.core.migrate import upgrade_to_head
-
-    upgrade_to_head(db_url)
-    app = create_app({"DATABASE_URL": db_url, "REDIS_URL": REDIS, "TESTING": True})
-    with app.app_context():
+    with seeded_demo(db_url) as demo:
         from sqlalchemy import select
 
-        from app.accounts.models import Site, SiteKind, User
-        from app.demo import seed_demo
+        from app.accounts.models import SiteKind
         from app.extensions import db
         from app.prescriptions.models import Medicine, Prescription, PrescriptionStatus, StockBatch
         from app.prescriptions.prescribing import CODE_ALPHABET
-        from app.records.models import Patient
 
-        seed_demo()
-        site = db.session.execute(select(Site).where(Site.kind == SiteKind.PHARMACY.value)).scalars().first()
-        doctor = db.session.execute(select(User).where(User.email == "doctor@demo.test")).scalar_one()
-        patients = db.session.execute(select(Patient.id)).scalars().all()
+        site, doctor, patients = demo.site(SiteKind.PHARMACY.value), demo.user("doctor@demo.test"), demo.patient_ids()
         medicine = db.session.execute(select(Medicine).where(Medicine.name == "Paracetamol",
                                                              Medicine.form == "tablet")).scalar_one()
         for n in range(4):  # several batches: the hand-over picks the earliest expiry
@@ -71,25 +59,13 @@ def prepare(db_url: str, ready: int) -> list[int]:
         return ids
 
 
-async def bench_dispense(base: str, rate: float, seconds: float, ids: list[int]) -> Recorder:
-    record = Recorder("hand-over")
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50), cookie_jar=aiohttp.CookieJar(unsafe=True))
-    try:
-        token = await sign_in(session, base, "pharmacist@demo.test")
-        loop = asyncio.get_running_loop()
-
-        async def one(i: int, scheduled: float) -> None:
-            async with session.post(f"{base}/pharmacy/prescriptions/{ids[i]}/dispense",
-                                    data={"csrf_token": token}, allow_redirects=False) as response:
-                await response.read()
-                # 303 to the queue means handed over; a 303 back to the prescription would mean refused
-                ok = response.status == 303 and response.headers.get("Location", "").rstrip("/").endswith("/pharmacy")
-                record.add(loop.time() - scheduled, response.status if ok else f"{response.status} refused")
-
-        await open_loop(rate, seconds, one)
-    finally:
-        await session.close()
-    return record
+def bench_dispense(base: str, rate: float, seconds: float, ids: list[int]):
+    """Each request a different prescription; a 303 to the queue is handed over (a 303 back to the
+    prescription would be refused)."""
+    return bench_post(base, rate, seconds, name="hand-over", email="pharmacist@demo.test",
+                      path_of=lambda i: f"/pharmacy/prescriptions/{ids[i]}/dispense",
+                      done=lambda response: response.status == 303
+                      and response.headers.get("Location", "").rstrip("/").endswith("/pharmacy"))
 
 
 def main() -> int:

@@ -4,12 +4,13 @@ import datetime as dt
 
 import pytest
 
-from app.accounts.models import Role, Site, SiteKind, StaffProfile
+from app.accounts.models import Role, SiteKind
 from app.core.actor import Actor
 from app.extensions import db
 from app.prescriptions.models import StockBatch
 from app.records.models import EntryKind
 from app.records.services import entry_add
+from tests.conftest import actor_for  # noqa: F401  (the domain's tests import it from here)
 
 
 @pytest.fixture
@@ -22,26 +23,14 @@ def formulary(app):
 
 
 @pytest.fixture
-def pharmacy(app, formulary):
+def pharmacy(formulary, make_sites):
     """Two pharmacies: (ours, theirs) site ids."""
-    with app.app_context():
-        ours = Site(name="Ngong Road Pharmacy", kind=SiteKind.PHARMACY.value)
-        theirs = Site(name="Westlands Pharmacy", kind=SiteKind.PHARMACY.value)
-        db.session.add_all([ours, theirs])
-        db.session.commit()
-        return ours.id, theirs.id
+    return make_sites(SiteKind.PHARMACY, "Ngong Road Pharmacy", "Westlands Pharmacy")
 
 
 @pytest.fixture
-def pharmacist_at(app, make_user):
-    def make(site_id: int | None):
-        user = make_user(Role.PHARMACIST)
-        with app.app_context():
-            db.session.get(StaffProfile, user.id).site_id = site_id
-            db.session.commit()
-        return user
-
-    return make
+def pharmacist_at(staff_at):
+    return lambda site_id: staff_at(Role.PHARMACIST, site_id)
 
 
 @pytest.fixture
@@ -59,10 +48,6 @@ def medicine_id(app, formulary):
             return db.session.execute(query.order_by(Medicine.id)).scalars().first()
 
     return find
-
-
-def actor_for(user) -> Actor:
-    return Actor(user_id=user.id, role=user.role, ip="127.0.0.1", origin="test")
 
 
 def days(n: int) -> dt.date:

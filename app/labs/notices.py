@@ -7,10 +7,8 @@ from typing import Callable
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.accounts.models import Site, User
-from app.core.db import on_commit
 from app.core.i18n import in_language
 from app.extensions import db, hub
 from app.labs.channels import lab_channel, results_channel
@@ -18,6 +16,8 @@ from app.labs.models import LabOrder
 from app.notifications.models import Channel
 from app.notifications.services import notification_queue
 from app.records.models import Patient
+from app.records.telling import patient_told, patient_user_id
+from app.scheduling.channels import patient_channel
 
 
 def _where(site: Site) -> str:
@@ -26,25 +26,9 @@ def _where(site: Site) -> str:
 
 def _tell_patient(order: LabOrder, *, event: str, text: Callable[[str], str],
                   subject: Callable[[], str] | None = None) -> None:
-    """In-app and SMS to the patient (and email, given a `subject`), once per order and event;
-    `text(where)` and `subject()` are called inside the patient's language."""
-    patient = db.session.get(Patient, order.patient_id)
-    user = db.session.get(User, patient.user_id) if patient.user_id else None
-    site = db.session.get(Site, order.site_id)
-    clinic = current_app.config["CLINIC_NAME"]
-    key = f"lab:{order.id}:{event}"
-    with in_language(user.language if user else None):
-        body = text(_where(site))
-        if user:
-            notification_queue(dedupe_key=f"{key}:in_app", channel=Channel.IN_APP, user_id=user.id, body=body)
-        if user and subject is not None:
-            notification_queue(dedupe_key=f"{key}:email", channel=Channel.EMAIL, user_id=user.id,
-                               to_address=user.email, subject=subject(),
-                               body=_("Hello %(name)s,", name=patient.given_name) + f"\n\n{body}\n\n{clinic}")
-        phone = patient.phone or (user.phone if user else None)
-        if phone:
-            notification_queue(dedupe_key=f"{key}:sms", channel=Channel.SMS, user_id=user.id if user else None,
-                               to_address=phone, body=f"{clinic}: {body}"[:480])
+    """`text(where)` names the lab, not the test."""
+    where = _where(db.session.get(Site, order.site_id))
+    patient_told(order.patient_id, key=f"lab:{order.id}:{event}", text=lambda: text(where), subject=subject)
 
 
 def order_placed(order: LabOrder, *, fasting_hours: int | None, bring_urine: bool) -> None:
@@ -103,14 +87,6 @@ def _tell_doctor(order: LabOrder, *, event: str, text: Callable[[str], str]) -> 
 
 def publish_after_commit(order: LabOrder) -> None:
     """After commit, the lab's queue, the ordering doctor's results and the patient's list refresh."""
-    site_id, order_id, doctor_id = order.site_id, order.id, order.doctor_id
-    patient_user_id = db.session.execute(select(Patient.user_id).where(Patient.id == order.patient_id)).scalar()
-
-    def publish() -> None:
-        message = {"type": "lab_order", "id": order_id}
-        hub.publish(lab_channel(site_id), message)
-        hub.publish(results_channel(doctor_id), message)
-        if patient_user_id:
-            hub.publish(f"patient:{patient_user_id}", message)
-
-    on_commit(db.session, publish)
+    user_id = patient_user_id(order.patient_id)
+    hub.publish_after_commit(db.session, {"type": "lab_order", "id": order.id}, lab_channel(order.site_id),
+                             results_channel(order.doctor_id), patient_channel(user_id) if user_id else None)

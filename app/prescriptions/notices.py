@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from app.accounts.models import User
-from app.core.db import on_commit
 from app.core.i18n import in_language
 from app.extensions import db, hub
 from app.notifications.models import Channel
@@ -17,27 +14,16 @@ from app.notifications.services import notification_queue
 from app.prescriptions.channels import pharmacy_channel, prescriber_channel
 from app.prescriptions.models import Prescription
 from app.records.models import Patient
+from app.records.telling import patient_told, patient_user_id
+from app.scheduling.channels import patient_channel
 
 
 def _tell_patient(prescription: Prescription, *, event: str, subject: Callable[[], str],
                   text: Callable[[str, str], str]) -> None:
-    """In-app, email and SMS to the patient (what they have), once per prescription, dispense and
-    event; `subject()` and `text(pharmacy, code)` are called inside the patient's language."""
-    patient = db.session.get(Patient, prescription.patient_id)
-    user = db.session.get(User, patient.user_id) if patient.user_id else None
-    clinic = current_app.config["CLINIC_NAME"]
-    key = f"rx:{prescription.id}:{prescription.refills_used}:{event}"
-    with in_language(user.language if user else None):
-        body = text(prescription.pharmacy.name, prescription.collection_code)
-        if user:
-            notification_queue(dedupe_key=f"{key}:in_app", channel=Channel.IN_APP, user_id=user.id, body=body)
-            notification_queue(dedupe_key=f"{key}:email", channel=Channel.EMAIL, user_id=user.id,
-                               to_address=user.email, subject=subject(),
-                               body=_("Hello %(name)s,", name=patient.given_name) + f"\n\n{body}\n\n{clinic}")
-        phone = patient.phone or (user.phone if user else None)
-        if phone:
-            notification_queue(dedupe_key=f"{key}:sms", channel=Channel.SMS, user_id=user.id if user else None,
-                               to_address=phone, body=f"{clinic}: {body}"[:480])
+    """Once per prescription, dispense and event; `text(pharmacy, code)` names no drug."""
+    pharmacy, code = prescription.pharmacy.name, prescription.collection_code
+    patient_told(prescription.patient_id, key=f"rx:{prescription.id}:{prescription.refills_used}:{event}",
+                 text=lambda: text(pharmacy, code), subject=subject)
 
 
 def prescription_sent(prescription: Prescription) -> None:
@@ -80,15 +66,7 @@ def prescriber_told(prescription: Prescription, *, event: str, text: Callable[[s
 
 def publish_after_commit(prescription: Prescription) -> None:
     """After commit, the pharmacy's queue, the prescriber's list and the patient's list refresh."""
-    pharmacy_id, prescriber_id, prescription_id = prescription.pharmacy_id, prescription.prescriber_id, prescription.id
-    patient_user_id = db.session.execute(
-        select(Patient.user_id).where(Patient.id == prescription.patient_id)).scalar_one_or_none()
-
-    def publish() -> None:
-        message = {"type": "prescription", "id": prescription_id}
-        hub.publish(pharmacy_channel(pharmacy_id), message)
-        hub.publish(prescriber_channel(prescriber_id), message)
-        if patient_user_id:
-            hub.publish(f"patient:{patient_user_id}", message)
-
-    on_commit(db.session, publish)
+    user_id = patient_user_id(prescription.patient_id)
+    hub.publish_after_commit(db.session, {"type": "prescription", "id": prescription.id},
+                             pharmacy_channel(prescription.pharmacy_id), prescriber_channel(prescription.prescriber_id),
+                             patient_channel(user_id) if user_id else None)

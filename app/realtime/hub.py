@@ -109,6 +109,14 @@ class Hub:
             self._events_from_dirty = True
             log.warning("realtime publish on %s failed (%s)", channel, exc.__class__.__name__)
 
+    def publish_after_commit(self, session, event: dict, *channels: str | None) -> None:
+        """Publish `event` on each of `channels` (None skipped) once `session` commits; nothing if it
+        rolls back."""
+        from app.core.db import on_commit
+
+        wanted = [channel for channel in channels if channel]
+        on_commit(session, lambda: [self.publish(channel, event) for channel in wanted])
+
     # -- what a connecting page missed -------------------------------------------------------------
     def stale_channels(self, channels: set[str], *, since: float | None) -> set[str]:
         """Those of `channels` that had an event at or after `since` (a server time the page was

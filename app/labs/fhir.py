@@ -34,7 +34,7 @@ def _code(name: str, loinc: str | None) -> dict:
 
 
 def _request_status(order: LabOrder) -> str:
-    return "completed" if order.status == S.COMPLETED.value else "active"
+    return {S.COMPLETED.value: "completed", S.CANCELLED.value: "revoked"}.get(order.status, "active")
 
 
 def service_request(order: LabOrder, index: int, test: dict, patient_ref: dict) -> dict:

@@ -116,6 +116,7 @@ class LabOrderStatus(str, enum.Enum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     REJECTED = "rejected"        # the sample cannot be used: a new one is needed
+    CANCELLED = "cancelled"      # the ordering doctor called it off before testing began
 
     @property
     def label(self) -> str:
@@ -124,24 +125,28 @@ class LabOrderStatus(str, enum.Enum):
     @property
     def badge(self) -> str:
         return {"ordered": "badge-info", "collected": "badge-warn", "received": "badge-warn",
-                "in_progress": "badge-warn", "completed": "badge-ok", "rejected": "badge-danger"}[self.value]
+                "in_progress": "badge-warn", "completed": "badge-ok", "rejected": "badge-danger",
+                "cancelled": "badge-danger"}[self.value]
 
 
 LAB_STATUS_LABELS = {
     LabOrderStatus.ORDERED: _l("Waiting for the sample"), LabOrderStatus.COLLECTED: _l("Sample taken"),
     LabOrderStatus.RECEIVED: _l("Sample received at the bench"), LabOrderStatus.IN_PROGRESS: _l("Being tested"),
     LabOrderStatus.COMPLETED: _l("Completed"), LabOrderStatus.REJECTED: _l("New sample needed"),
+    LabOrderStatus.CANCELLED: _l("Cancelled by the doctor"),
 }
 L = LabOrderStatus
 # The one state machine: which status may follow which (views show only these moves). No step is
-# skipped and none goes back, except a rejected sample, after which a new one is collected.
+# skipped and none goes back, except a rejected sample, after which a new one is collected. The
+# doctor may cancel until testing begins (the bench shows no button for that move).
 LAB_FLOW = {
-    L.ORDERED: (L.COLLECTED,),
-    L.COLLECTED: (L.RECEIVED, L.REJECTED),
-    L.RECEIVED: (L.IN_PROGRESS, L.REJECTED),
+    L.ORDERED: (L.COLLECTED, L.CANCELLED),
+    L.COLLECTED: (L.RECEIVED, L.REJECTED, L.CANCELLED),
+    L.RECEIVED: (L.IN_PROGRESS, L.REJECTED, L.CANCELLED),
     L.IN_PROGRESS: (L.COMPLETED, L.REJECTED),
-    L.REJECTED: (L.COLLECTED,),
+    L.REJECTED: (L.COLLECTED, L.CANCELLED),
     L.COMPLETED: (),
+    L.CANCELLED: (),
 }
 OPEN_LAB_STATUSES = (L.ORDERED, L.COLLECTED, L.RECEIVED, L.IN_PROGRESS, L.REJECTED)
 

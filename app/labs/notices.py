@@ -77,6 +77,15 @@ def critical_alert(order: LabOrder) -> None:
                                    "A critical lab result for one of your patients is waiting. Open MyAfya now.")))
 
 
+def order_cancelled(order: LabOrder, *, sample_taken: bool) -> None:
+    def text(where: str) -> str:
+        if sample_taken:
+            return _("Your doctor has cancelled a lab test at %(lab)s. You do not need to do anything.", lab=where)
+        return _("Your doctor has cancelled a lab test at %(lab)s. You do not need to go.", lab=where)
+
+    _tell_patient(order, event="cancelled", text=text)
+
+
 def _tell_doctor(order: LabOrder, *, event: str, text: Callable[[str], str]) -> None:
     doctor = db.session.get(User, order.doctor_id)
     patient = db.session.get(Patient, order.patient_id)

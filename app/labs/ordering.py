@@ -1,11 +1,11 @@
 """A doctor orders lab tests for a patient: through the records gate with purpose "lab order"
 (only for a patient in their care, or under their emergency grant), one or more tests from the
 catalogue, routine or urgent, a note for the lab, at one lab. The patient is told where to go and
-how to prepare, in their language."""
+how to prepare, in their language. The ordering doctor may cancel it until testing begins."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.accounts.models import Role, Site, SiteKind
 from app.core.actor import Actor
@@ -13,8 +13,9 @@ from app.core.clock import clock
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.extensions import db
 from app.labs import notices
-from app.labs.models import NOTE_MAX, LabChargeLine, LabOrder, LabTest, SampleType, Urgency
+from app.labs.models import NOTE_MAX, LabChargeLine, LabOrder, LabOrderStatus, LabTest, SampleType, Urgency
 from app.labs.purposes import LAB_ORDER
+from app.labs.status import status_move
 from app.records import services as records
 from app.records.access import ChartPart
 
@@ -82,4 +83,25 @@ def order_for_doctor(*, actor: Actor, order_id: int) -> LabOrder:
                                 action="lab_order.read", target=f"lab_order:{order.id}", purpose=LAB_ORDER)
     except records.access.ChartAccessDenied:
         raise NotFound(_("No such lab order.")) from None
+    return order
+
+
+def lab_order_cancel(*, actor: Actor, order_id: int) -> LabOrder:
+    """The ordering doctor calls the order off before testing begins: it leaves the lab's queue, its
+    charges not yet billed go, and the patient is told they need not go (or need do nothing more)."""
+    order = order_for_doctor(actor=actor, order_id=order_id)
+    if order.doctor_id != actor.user_id:
+        raise DomainError(_("Only the doctor who ordered these tests can cancel them."))
+    if order.status == LabOrderStatus.CANCELLED.value:
+        raise DomainError(_("This order is already cancelled."))
+    if not order.may_become(LabOrderStatus.CANCELLED):
+        raise DomainError(_("The lab has already started testing: call the lab to stop it."))
+    sample_taken = order.status != LabOrderStatus.ORDERED.value
+    status_move(order, LabOrderStatus.CANCELLED)
+    db.session.execute(delete(LabChargeLine).where(LabChargeLine.order_id == order.id,
+                                                   LabChargeLine.billed_at.is_(None)))
+    records.clinical_access(actor=actor, patient_id=order.patient_id, part=ChartPart.LAB, action="lab_order.cancel",
+                            target=f"lab_order:{order.id}", write=True, purpose=LAB_ORDER)
+    notices.order_cancelled(order, sample_taken=sample_taken)
+    notices.publish_after_commit(order)
     return order

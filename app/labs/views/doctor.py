@@ -11,12 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.clock import clock
+from app.core.confirm import Ask, asks_first
 from app.core.errors import AccessDenied, DomainError, NotFound
 from app.core.forms import refusal_beside
 from app.core.htmx import render_form, render_page_or_fragment
 from app.core.request_actor import current_actor
 from app.core.request_args import or_404
-from app.core.transactions import refused
+from app.core.transactions import attempt, refused
 from app.labs import ordering, queries, results
 from app.labs.charting import result_trends
 from app.labs.forms import LabOrderForm
@@ -66,6 +67,25 @@ def order(order_id: int):
     shown = report if report is not None and (report.released or report.critical_alerted_at) else None
     return render_form("labs/doctor/order.html", order=found, report=shown, me=current_user.id,
                        sample_labels={s.value: s.label for s in SampleType}, flag_labels={f.value: f.label for f in Flag})
+
+
+def _ask_cancel(order_id: int) -> Ask:
+    found = ordering.order_for_doctor(actor=current_actor(), order_id=order_id)
+    return Ask(question=_("Cancel this lab order? The lab will not test it, and the patient is told."),
+               detail=found.patient.full_name, yes=_("Cancel the order"), no=_("Keep it"),
+               back=url_for("doctor.labs.order", order_id=order_id))
+
+
+@bp.route("/lab-orders/<int:order_id>/cancel", methods=["GET", "POST"])
+@asks_first(_ask_cancel)
+def cancel(order_id: int):
+    url = url_for("doctor.labs.order", order_id=order_id)
+    _order, refusal = attempt(lambda: ordering.lab_order_cancel(actor=current_actor(), order_id=order_id),
+                              refused_at=url)
+    if refusal:
+        return refusal
+    flash(_("Lab order cancelled; the lab no longer sees it and the patient has been told."), "success")
+    return redirect(url, code=303)
 
 
 @bp.route("/lab-orders/<int:order_id>/reviewed", methods=["POST"])

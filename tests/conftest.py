@@ -270,6 +270,13 @@ def signed_in(app, make_user):
     return sign_in
 
 
+def signed_in_as(app, user) -> Browser:
+    """A Browser on `app` signed in as `user` (with the test password)."""
+    b = Browser(app.test_client())
+    assert b.login(user.email).status_code == 303
+    return b
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database(request, database_url, tmp_path):
     """An empty database of each kind for a migration test: a SQLite file, or a PostgreSQL database of

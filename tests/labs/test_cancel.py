@@ -16,13 +16,7 @@ from app.labs import bench, ordering
 from app.labs.models import LabChargeLine, LabOrder
 from app.labs.status import OrderChanged
 from app.notifications.models import Notification
-from tests.conftest import Browser, actor_for
-
-
-def _signed_in(app, user) -> Browser:
-    b = Browser(app.test_client())
-    assert b.login(user.email).status_code == 303
-    return b
+from tests.conftest import actor_for, signed_in_as
 
 
 def _state(app, order_id: int) -> tuple[str, int]:
@@ -43,7 +37,7 @@ def _bench(app, lab_clinic, order_id: int, *steps: str) -> None:
 
 def test_the_doctor_cancels_with_a_confirmation_and_the_lab_and_the_patient_see_it(app, lab_clinic, place):
     order_id = place("FBC", "HIV")
-    doctor = _signed_in(app, lab_clinic["doctor"])
+    doctor = signed_in_as(app, lab_clinic["doctor"])
     page = f"/doctor/lab-orders/{order_id}"
     assert "Cancel the order" in doctor.get(page).get_data(as_text=True)
 
@@ -57,7 +51,7 @@ def test_the_doctor_cancels_with_a_confirmation_and_the_lab_and_the_patient_see_
     assert "Lab order cancelled" in text and "Cancelled by the doctor" in text and "Cancel the order" not in text
     assert _state(app, order_id) == ("cancelled", 0)
 
-    technician = _signed_in(app, lab_clinic["technician"])
+    technician = signed_in_as(app, lab_clinic["technician"])
     assert f"/lab/orders/{order_id}" not in technician.get("/lab/").get_data(as_text=True)
     assert technician.post(f"/lab/orders/{order_id}/collect", page=f"/lab/orders/{order_id}").status_code == 303
     assert _state(app, order_id)[0] == "cancelled"  # the bench cannot take it up again
@@ -91,7 +85,7 @@ def test_after_the_sample_is_taken_the_patient_is_told_nothing_more_is_needed(ap
 def test_once_testing_began_the_cancel_is_refused_with_a_reason(app, lab_clinic, place, steps, reason):
     order_id = place("FBC")
     _bench(app, lab_clinic, order_id, *steps)
-    doctor = _signed_in(app, lab_clinic["doctor"])
+    doctor = signed_in_as(app, lab_clinic["doctor"])
     page = f"/doctor/lab-orders/{order_id}"
     assert "Cancel the order" not in doctor.get(page).get_data(as_text=True)
     refused = doctor.post(f"{page}/cancel", {"confirmed": "yes"}, page=page, follow_redirects=True)
@@ -162,7 +156,7 @@ def test_a_cancelled_order_is_a_revoked_request_in_the_fhir_export(app, lab_clin
     with app.app_context():
         ordering.lab_order_cancel(actor=actor_for(lab_clinic["doctor"]), order_id=order_id)
         db.session.commit()
-    doctor = _signed_in(app, lab_clinic["doctor"])
+    doctor = signed_in_as(app, lab_clinic["doctor"])
     bundle = json.loads(doctor.get(f"/doctor/patients/{lab_clinic['patient'].id}/export.fhir.json").get_data(as_text=True))
     requests = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
     assert [r["status"] for r in requests] == ["revoked"]

@@ -40,6 +40,15 @@ def wait_for(condition, *, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
+def answered_quickly(request, *, within: float = 5):
+    """`request()`'s response, failing the test when it took longer than `within` seconds (a request
+    that waited out a timeout on a service that is down)."""
+    started = time.monotonic()
+    response = request()
+    assert time.monotonic() - started < within, f"a request took more than {within} s"
+    return response
+
+
 class RedisServer:
     """redis-server on its own port, no persistence: a restart comes back empty, as after a crash."""
 

@@ -116,15 +116,13 @@
   document.addEventListener("close", function (e) {
     if (e.target.id === "confirm-dialog") { asking = null; }
   }, true);
-  // A part swapped in (the picker's doctor or day): focus its heading, not the top; announce it.
-  document.addEventListener("htmx:afterSettle", function (e) {
-    var h = !e.detail.boosted && e.target.querySelector && e.target.querySelector("[data-swap-focus]");
-    if (h) { h.focus(); document.getElementById("announce").textContent = h.dataset.swapFocus; }
-  });
   // Any request the server sees counts as activity: restart the countdown after each htmx swap;
   // except a live page re-fetching itself after an event (live.js), which the server does not count.
+  // A part swapped in (the picker's doctor or day): focus its heading, not the top; announce it.
   document.addEventListener("htmx:afterSettle", function (e) {
-    var config = e.detail && e.detail.requestConfig;
+    var config = e.detail.requestConfig,
+        h = !e.detail.boosted && e.target.querySelector && e.target.querySelector("[data-swap-focus]");
+    if (h) { h.focus(); document.getElementById("announce").textContent = h.dataset.swapFocus; }
     if (config && config.headers && config.headers["X-Live-Refresh"] === "1") { return; }
     start();
   });

@@ -200,6 +200,7 @@ def test_a_patient_books_with_the_keyboard_alone_and_focus_follows_each_choice(r
     expect(free_times).to_be_focused()
     expect(announce).to_contain_text(re.compile(re.escape(clinic.doctor.full_name) + r": \d+ free times? on "))
     said = announce.inner_text()
+    screenshot(page, "a11y-picker-focus")
     # Another day (the one just before the heading: a later day, or the next week).
     presses += tab_to(page, "nav.week a:not([aria-current])", key="Shift+Tab", limit=3) + 1
     page.keyboard.press("Enter")

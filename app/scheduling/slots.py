@@ -147,9 +147,35 @@ def free_slots(doctor_id: int, day: dt.date) -> list[Slot]:
     return [s for s in slots if s.starts_at > now]
 
 
-def days_with_free_time(doctor_id: int, days: list[dt.date], *, today: dt.date) -> set[dt.date]:
-    """Which of `days` (a picker's week) still have a free slot: the day buttons mark them."""
-    return {d for d in days if today <= d <= today + dt.timedelta(days=MAX_DAYS_AHEAD) and free_slots(doctor_id, d)}
+def _patient_busy(patient_id: int, first: dt.date, last: dt.date,
+                  except_id: int | None) -> list[tuple[dt.datetime, dt.datetime]]:
+    query = select(Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.patient_id == patient_id, Appointment.starts_at < day_bounds_utc(last)[1],
+        Appointment.ends_at > day_bounds_utc(first)[0], Appointment.status.in_(ACTIVE_STATUS_VALUES))
+    if except_id is not None:
+        query = query.where(Appointment.id != except_id)
+    return db.session.execute(query).all()
+
+
+def _clear_of(slots: list[Slot], busy: list[tuple[dt.datetime, dt.datetime]]) -> list[Slot]:
+    return [s for s in slots if not any(s.overlaps(start, end) for start, end in busy)]
+
+
+def patient_free_slots(doctor_id: int, day: dt.date, *, patient_id: int,
+                       moving_id: int | None = None) -> list[Slot]:
+    """The doctor's free slots that the patient can take: none at the time of one of their own
+    bookings, with any doctor (booking would refuse it). `moving_id`: the appointment being moved,
+    whose time is not in the way."""
+    return _clear_of(free_slots(doctor_id, day), _patient_busy(patient_id, day, day, moving_id))
+
+
+def days_with_free_time(doctor_id: int, days: list[dt.date], *, today: dt.date, patient_id: int | None = None,
+                        moving_id: int | None = None) -> set[dt.date]:
+    """Which of `days` (a picker's week) still have a free slot (for the patient, when given): the
+    day buttons mark them."""
+    days = [d for d in days if today <= d <= today + dt.timedelta(days=MAX_DAYS_AHEAD)]
+    busy = _patient_busy(patient_id, days[0], days[-1], moving_id) if patient_id is not None and days else []
+    return {d for d in days if _clear_of(free_slots(doctor_id, d), busy)}
 
 
 def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int = 28) -> dt.date | None:

@@ -53,6 +53,9 @@
       })
       .catch(function () {});  // the countdown goes on; when it ends, check() asks the server again
   }
+  document.addEventListener("cancel", function (e) {  // Escape on the warning: "Stay signed in"
+    if (e.target.id === "idle-warning") { e.preventDefault(); stay(); }
+  }, true);
   function start() {
     body = document.body;
     if (!body.dataset.idleTimeout) { return; }
@@ -115,8 +118,11 @@
   }, true);
   // Any request the server sees counts as activity: restart the countdown after each htmx swap;
   // except a live page re-fetching itself after an event (live.js), which the server does not count.
+  // A part swapped in (the picker's doctor or day): focus its heading, not the top; announce it.
   document.addEventListener("htmx:afterSettle", function (e) {
-    var config = e.detail && e.detail.requestConfig;
+    var config = e.detail.requestConfig,
+        h = !e.detail.boosted && e.target.querySelector && e.target.querySelector("[data-swap-focus]");
+    if (h) { h.focus(); document.getElementById("announce").textContent = h.dataset.swapFocus; }
     if (config && config.headers && config.headers["X-Live-Refresh"] === "1") { return; }
     start();
   });

@@ -88,7 +88,8 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
     return render_page_or_fragment("scheduling/move.html", picker_fragment(), appointment=appointment,
                                    move_form=MoveForm(formdata=None, idempotency_key=new_idempotency_key()),
                                    move_endpoint=endpoint, pick_endpoint=None, picker_endpoint=endpoint,
-                                   picker_args={"appointment_id": appointment_id}, **picker_context())
+                                   picker_args={"appointment_id": appointment_id},
+                                   **picker_context(patient_id=appointment.patient_id, moving_id=appointment.id))
 
 
 def _move_confirm(appointment, *, endpoint: str):

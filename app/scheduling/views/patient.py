@@ -36,10 +36,9 @@ def appointments():
 
 @bp.route("/book")
 def book():
-    _my_patient_id()
     return render_page_or_fragment("scheduling/patient/book.html", picker_fragment(),
                                    pick_endpoint="patient.scheduling.confirm", picker_endpoint="patient.scheduling.book",
-                                   **picker_context())
+                                   **picker_context(patient_id=_my_patient_id()))
 
 
 @bp.route("/book/confirm", methods=["GET", "POST"])

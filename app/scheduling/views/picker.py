@@ -10,10 +10,12 @@ from flask import abort, request
 from app.core.request_args import date_arg
 from app.scheduling import queries
 from app.scheduling.clinic_time import local_today
-from app.scheduling.slots import booking_week, days_with_free_time, free_slots
+from app.scheduling.slots import booking_week, days_with_free_time, patient_free_slots
 
 
-def picker_context() -> dict:
+def picker_context(*, patient_id: int, moving_id: int | None = None) -> dict:
+    """The picker for this patient: only times they can take (none clashing with their own bookings,
+    other than `moving_id`, the appointment being moved)."""
     today = local_today()
     speciality = request.args.get("speciality") or None
     doctor_id = request.args.get("doctor", type=int)
@@ -33,8 +35,10 @@ def picker_context() -> dict:
         "specialities": specialities, "speciality": speciality, "doctors": doctors, "doctor": doctor,
         "day": window.day, "days": window.days, "today": today,
         "prev_week": window.prev_week, "next_week": window.next_week,
-        "slots": free_slots(doctor.id, window.day) if doctor else [],
-        "free_days": days_with_free_time(doctor.id, window.days, today=today) if doctor else set(),
+        "slots": patient_free_slots(doctor.id, window.day, patient_id=patient_id, moving_id=moving_id)
+        if doctor else [],
+        "free_days": days_with_free_time(doctor.id, window.days, today=today, patient_id=patient_id,
+                                         moving_id=moving_id) if doctor else set(),
     }
 
 

@@ -49,7 +49,7 @@ def book():
     patient = _patient_or_404(request.args.get("patient", type=int))
     return render_page_or_fragment("scheduling/reception/book.html", picker_fragment(), patient=patient,
                                    pick_endpoint="reception.scheduling.confirm", picker_endpoint="reception.scheduling.book",
-                                   picker_args={"patient": patient.id}, **picker_context())
+                                   picker_args={"patient": patient.id}, **picker_context(patient_id=patient.id))
 
 
 @bp.route("/book/confirm", methods=["GET", "POST"])

@@ -41,6 +41,13 @@ def test_the_admin_merges_after_confirming_and_undoes(app, page, chromium, live_
     dialog.wait_for(state="hidden")
     assert _merged_into(app, second.id) is None and card.is_visible()
 
+    # A second tab (another admin's, opened at the same time) keeps the other record.
+    other = page.context.new_page()
+    other.goto(live_server("/admin/patients/duplicates"))
+    other_card = other.locator(f"#pair-{first.id}-{second.id}")
+    other_card.locator(f'input[name="kept"][value="{second.id}"]').check()
+    other_card.get_by_label("Why are they the same person?").fill("Same person")
+
     card.get_by_role("button", name="Merge").click()
     dialog.wait_for(state="visible")
     page.locator("#confirm-yes").click()
@@ -48,6 +55,13 @@ def test_the_admin_merges_after_confirming_and_undoes(app, page, chromium, live_
     assert _merged_into(app, second.id) == first.id
     assert page.locator(f"#pair-{first.id}-{second.id}").count() == 0
     _shot(page, "admin-merged-1280")
+
+    other_card.get_by_role("button", name="Merge").click()
+    other.locator("#confirm-yes").click()
+    assert "itself merged into another" in other.locator("#merge-refused").inner_text()
+    _shot(other, "admin-merge-refused-1280")
+    other.close()
+    assert _merged_into(app, first.id) is None
 
     page.locator("#recent-merges").get_by_role("button", name="Undo").click()
     dialog.wait_for(state="visible")

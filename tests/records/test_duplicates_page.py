@@ -117,15 +117,15 @@ def test_refusals_are_told_beside_the_field_or_above_never_a_500(app, signed_in)
     assert browser.post(url, {"kept": str(first_id), "reason": "same", "confirmed": "yes"}, page=PAGE).status_code == 303
     # A second admin's form, opened before the merge: refused, and told why.
     second = browser.post(url, {"kept": str(second_id), "reason": "same", "confirmed": "yes"}, page=PAGE)
-    assert second.status_code == 409 and "was itself merged into another" in second.get_data(as_text=True)
+    assert second.status_code == 422 and "was itself merged into another" in second.get_data(as_text=True)
     twice = browser.post(url, {"kept": str(first_id), "reason": "same", "confirmed": "yes"}, page=PAGE)
-    assert twice.status_code == 409 and "This record has already been merged." in twice.get_data(as_text=True)
+    assert twice.status_code == 422 and "This record has already been merged." in twice.get_data(as_text=True)
     with app.app_context():
         merge_id = db.session.execute(select(PatientMerge.id)).scalar_one()
     undo = f"/admin/patients/merges/{merge_id}/undo"
     assert browser.post(undo, {"confirmed": "yes"}, page=PAGE).status_code == 303
     again = browser.post(undo, {"confirmed": "yes"}, page=PAGE)
-    assert again.status_code == 409 and "This merge has already been undone." in again.get_data(as_text=True)
+    assert again.status_code == 422 and "This merge has already been undone." in again.get_data(as_text=True)
     assert _merged_into(app, second_id) is None
 
 

@@ -87,7 +87,7 @@ def test_a_save_from_stale_details_is_refused_and_the_first_change_stays(app, si
                       page=url).status_code == 303
     stale = second.post(url, {**_details(patient, family_name="Kamaau"), "version": second_version}, page=url)
     body = stale.get_data(as_text=True)
-    assert stale.status_code == 409 and "Someone else changed these details since you opened them." in body
+    assert stale.status_code == 422 and "Someone else changed these details since you opened them." in body
     assert 'value="+254711222333"' in body  # the details as saved now, to make the change again from
     with app.app_context():
         kept = db.session.get(Patient, patient.id)

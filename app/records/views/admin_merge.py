@@ -16,7 +16,8 @@ from app.records.models import PatientMerge
 
 bp = Blueprint("merge", __name__, url_prefix="/patients")
 
-REFUSED = 409
+# A refusal is shown like a form's error: htmx swaps 422 (base.html), never a 409.
+REFUSED = 422
 
 
 def _page(*, status: int = 200, refusal: str | None = None, typed: dict | None = None):

@@ -55,7 +55,7 @@ def patient(patient_id: int):
         flash(_("This record was merged into the one below."), "info")
         return redirect(url_for("reception.records.patient", patient_id=found.merged_into_id), code=303)
     form = PatientDetailsForm(obj=None if request.method == "POST" else found)
-    status = 200
+    status, fresh_version = 200, request.method == "GET"
     if request.method == "POST":
         status = 422
         if form.validate_on_submit():
@@ -71,13 +71,14 @@ def patient(patient_id: int):
                 found = services.patient_get(patient_id)
                 form = PatientDetailsForm(formdata=None, obj=found)
                 form.form_errors.append(stale.message)
-                status = 409
+                fresh_version = True  # from the details as saved now; shown like a form's error (422)
             except DomainError as error:
                 show_error(form, error)
             else:
                 flash(_("Saved.") if changed else _("Nothing changed."), "success")
                 return redirect(url_for("reception.records.patient", patient_id=patient_id), code=303)
-    form.version.data = demographics.details_version(found) if status != 422 else form.version.data
+    if fresh_version:
+        form.version.data = demographics.details_version(found)
     upcoming, past = visits.patient_appointments(patient_id)
     no_shows = visits.no_show_counts([patient_id]).get(patient_id, 0)
     return render_form("records/reception/patient.html", patient=found, upcoming=upcoming, past=past,

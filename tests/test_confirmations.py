@@ -10,7 +10,7 @@ from app.accounts.models import Role
 DESTRUCTIVE = ("patient.scheduling.cancel", "admin.accounts.deactivate", "admin.accounts.end_sessions",
                "doctor.prescriptions.cancel", "admin.formulary.interaction_remove",
                "doctor.scheduling.availability_exception_remove", "admin.scheduling.availability_exception_remove",
-               "admin.notifications.retry", "admin.notifications.dismiss")
+               "admin.notifications.retry", "admin.notifications.dismiss", "admin.merge.merge_pair", "admin.merge.undo")
 
 
 def test_every_destructive_action_asks_first(app):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -15,7 +15,7 @@ from wtforms.validators import (
 )
 
 from app.accounts.models import ROLE_LABELS, STAFF_ROLES, Role, StaffProfile, User
-from app.core.forms import choices, fits
+from app.core.forms import choices, date_of_birth_bounds, fits
 from app.core.i18n import LANGUAGES, current_language
 from app.core.phones import PhoneNumber
 
@@ -60,6 +60,7 @@ class RegisterForm(NewPasswordForm):
                             validators=[DataRequired(_l("Enter your name.")), fits(User.full_name, min=2)])
     email = EmailField(_l("Email"), validators=[InputRequired(_l("Enter your email.")), fits(User.email), EMAIL])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), fits(User.phone), PHONE])
+    date_of_birth = DateField(_l("Date of birth (optional)"), validators=[Optional(), date_of_birth_bounds()])
     language = _language_field()
 
 

@@ -48,6 +48,7 @@ PHRASES = {
     "patient.merge": _l("Joined two records of the same person into one"),
     "patient.merge.undo": _l("Separated two records that had been joined"),
     "patient.register_despite_duplicates": _l("Registered a new record beside a similar one"),
+    "patient.update": _l("Changed personal details (name, date of birth, sex, phone or ID)"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

@@ -73,11 +73,11 @@ def audit_recent(*, patient_id: int | None = None, emergency: bool = False, limi
     return audit_export_rows(filters=filters, limit=limit)
 
 
-def chart_accesses(*, patient_id: int, leave_out_user_id: int | None = None, page: int = 1,
-                   per_page: int = PAGE_SIZE) -> tuple[list[AuditEvent], bool]:
-    """Who touched one patient's chart, newest first: only that patient's rows; `leave_out_user_id`
-    (the patient themself) is left out."""
-    query = _filtered(AuditFilter(patient_ids=(patient_id,)))
+def chart_accesses(*, patient_id: int, also_ids: Iterable[int] = (), leave_out_user_id: int | None = None,
+                   page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[AuditEvent], bool]:
+    """Who touched one patient's chart, newest first: only that patient's rows, and those of the records
+    merged into theirs (`also_ids`); `leave_out_user_id` (the patient themself) is left out."""
+    query = _filtered(AuditFilter(patient_ids=tuple(dict.fromkeys((patient_id, *also_ids)))))
     if leave_out_user_id is not None:
         query = query.where((AuditEvent.actor_user_id.is_(None)) | (AuditEvent.actor_user_id != leave_out_user_id))
     return _page(query, page, per_page)

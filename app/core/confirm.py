@@ -27,6 +27,9 @@ class Ask:
     back: str
     detail: str | None = None
     no: str = _l("Go back")
+    # Form fields the action needs (a choice, a reason): without JavaScript the question is then shown
+    # in answer to the POST itself, carrying them, instead of on a GET that would lose them.
+    carry: tuple[str, ...] = ()
 
 
 def is_confirmed() -> bool:
@@ -45,11 +48,14 @@ def asks_first(ask: Callable[..., Ask | None]):
                 return view(**view_args)
             if asking is None:  # a GET of an action that asks nothing: nothing to show here
                 return redirect("/", code=303)
+            carried = {}
             if request.method == "POST":  # not confirmed: ask, on a page a reload cannot repeat
-                return redirect(request.full_path.rstrip("?"), code=303)
+                if not asking.carry:
+                    return redirect(request.full_path.rstrip("?"), code=303)
+                carried = {name: request.form.get(name, "") for name in asking.carry}
             return render_template("components/confirm_page.html", ask=asking,
                                    action=request.full_path.rstrip("?"), field=CONFIRMED_FIELD,
-                                   value=CONFIRMED_VALUE)
+                                   value=CONFIRMED_VALUE, carried=carried)
 
         wrapper.asks_first = True
         return wrapper

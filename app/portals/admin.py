@@ -23,12 +23,14 @@ def build():
     from app.notifications.views.admin import bp as notifications_bp
     from app.prescriptions.views.admin import bp as formulary_bp
     from app.records.views.admin import bp as audit_bp
+    from app.records.views.admin_merge import bp as merge_bp
     from app.scheduling.views.admin import bp as scheduling_bp
 
     portal.register_blueprint(accounts_bp)
     portal.register_blueprint(scheduling_bp)
     portal.register_blueprint(notifications_bp)
     portal.register_blueprint(audit_bp)
+    portal.register_blueprint(merge_bp)
     portal.register_blueprint(formulary_bp)
     portal.register_blueprint(lab_catalogue_bp)
     portal.register_blueprint(call_quality_bp)

@@ -14,10 +14,12 @@ The date of birth narrows the candidates in SQL (indexed); names are compared in
 few rows."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import unicodedata
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from app.core.phones import phone_e164_or_none
 from app.extensions import db
@@ -99,3 +101,41 @@ def likely_duplicates(*, given_name: str, family_name: str, phone: str | None,
         if same_phone or similar:
             found.append((0 if same_phone and same_birthday else 1 if same_phone else 2, patient))
     return [patient for _rank, patient in sorted(found, key=lambda pair: pair[0])]
+
+
+PAIR_CANDIDATES_MAX = 500
+PAIRS_SHOWN_MAX = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicatePair:
+    """Two records that may be one person; `first` is the older record. `same_phone`/`same_birthday`
+    say why they were paired (a birthday alone never pairs two records: the names must be similar)."""
+
+    first: Patient
+    second: Patient
+    same_phone: bool
+    same_birthday: bool
+
+
+def duplicate_pairs(*, limit: int = PAIRS_SHOWN_MAX) -> list[DuplicatePair]:
+    """Likely duplicate pairs among the records not merged, newest first: the database pairs records
+    sharing a phone or a birthday (both indexed; at most PAIR_CANDIDATES_MAX pairs, the newest
+    records first, so a page never scans every pair of patients), then the name rule runs on those."""
+    older, newer = aliased(Patient), aliased(Patient)
+    same_phone = and_(older.phone.is_not(None), older.phone == newer.phone)
+    same_birthday = and_(older.date_of_birth.is_not(None), older.date_of_birth == newer.date_of_birth)
+    rows = db.session.execute(
+        select(older, newer).join(newer, and_(newer.id > older.id, or_(same_phone, same_birthday)))
+        .where(older.merged_into_id.is_(None), newer.merged_into_id.is_(None))
+        .order_by(newer.id.desc(), older.id.desc()).limit(PAIR_CANDIDATES_MAX)).all()
+    pairs = []
+    for first, second in rows:
+        phone = first.phone is not None and first.phone == second.phone
+        birthday = first.date_of_birth is not None and first.date_of_birth == second.date_of_birth
+        if phone or (birthday and names_similar(name_words(first.given_name, first.family_name),
+                                                name_words(second.given_name, second.family_name))):
+            pairs.append(DuplicatePair(first=first, second=second, same_phone=phone, same_birthday=birthday))
+            if len(pairs) == limit:
+                break
+    return pairs

@@ -206,6 +206,23 @@ class WalkInForm(FlaskForm):
                                      validators=[Optional(), Length(max=300)])
 
 
+
+class PatientDetailsForm(FlaskForm):
+    """The desk corrects who a patient is (app/records/demographics.py); `version`: the details as
+    the form was opened, so a save over someone else's newer change is refused."""
+
+    given_name = StringField(_l("Given name(s)"),
+                             validators=[InputRequired(_l("Enter the given name.")), fits(Patient.given_name)])
+    family_name = StringField(_l("Family name"),
+                              validators=[InputRequired(_l("Enter the family name.")), fits(Patient.family_name)])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=30), PhoneNumber()])
+    date_of_birth = DateField(_l("Date of birth"), validators=[Optional(), date_of_birth_bounds()])
+    sex = SelectField(_l("Sex"),
+                      choices=choices([("", "—"), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))]),
+                      validators=[Optional()])
+    national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])
+    version = HiddenField()
+
 def _reason_field(label):
     return TextAreaField(label, filters=[_strip], validators=[
         DataRequired(_l("Say why.")), Length(max=REASON_MAX, message=_l("Write at most %(max)d characters."))])

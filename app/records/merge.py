@@ -16,7 +16,7 @@ the other finds it merged and is refused."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.accounts.models import Role
 from app.audit.services import audit_access, audit_denied
@@ -145,12 +145,38 @@ def patients_merge_undo(*, actor: Actor, merge_id: int) -> PatientMerge:
 def patient_ids_merged_into(patient_id: int) -> list[int]:
     """The record and every record merged into it (and not separated again), directly or not: the
     ids its audit trail and history are read under."""
-    ids, frontier = [patient_id], [patient_id]
+    return patient_ids_with_merged([patient_id])
+
+
+def patient_ids_with_merged(patient_ids: list[int]) -> list[int]:
+    """`patient_ids` and every record merged into any of them: one query per level of merging."""
+    ids, frontier = list(dict.fromkeys(patient_ids)), list(dict.fromkeys(patient_ids))
     while frontier:
-        frontier = list(db.session.execute(select(Patient.id).where(Patient.merged_into_id.in_(frontier))).scalars())
-        ids.extend(i for i in frontier if i not in ids)
+        found = db.session.execute(select(Patient.id).where(Patient.merged_into_id.in_(frontier))).scalars()
+        frontier = [i for i in found if i not in ids]
+        ids.extend(frontier)
     return ids
 
 
 def merges_recent(*, limit: int = 20) -> list[PatientMerge]:
     return list(db.session.execute(select(PatientMerge).order_by(PatientMerge.id.desc()).limit(limit)).scalars())
+
+
+COUNTED_TABLES = {"appointments": "appointments", "clinical_entries": "entries"}
+
+
+def record_counts(patient_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many appointments and chart entries each record holds (what a merge would move): counts,
+    never content. One query per table for the whole page."""
+    counts = {pid: {name: 0 for name in COUNTED_TABLES.values()} for pid in patient_ids}
+    if not patient_ids:
+        return counts
+    for table_name, name in COUNTED_TABLES.items():
+        table = Base.metadata.tables.get(table_name)
+        if table is None:
+            continue
+        rows = db.session.execute(select(table.c.patient_id, func.count()).where(table.c.patient_id.in_(patient_ids))
+                                  .group_by(table.c.patient_id))
+        for patient_id, count in rows:
+            counts[patient_id][name] = count
+    return counts

@@ -120,9 +120,14 @@ def patient_register_at_desk(*, actor: Actor, given_name: str, family_name: str,
 
 
 def patient_self_register(*, email: str, password: str, full_name: str, phone: str | None,
-                          language: str = "en") -> Patient | None:
+                          date_of_birth: dt.date | None = None, language: str = "en") -> Patient | None:
     """The new patient, or None when the email already had an account (its owner is emailed instead:
-    the person at the form learns nothing about which emails have accounts)."""
+    the person at the form learns nothing about which emails have accounts).
+
+    Always a record of its own, never linked to an existing one, and nothing here looks for
+    duplicates, so the page, its timing and the emails are the same whether or not the clinic already
+    holds a record with this name, birthday or phone. A likely duplicate is found by the same rule on
+    the admin's duplicates page (duplicates.duplicate_pairs), where the clinic merges it."""
     given, family = split_name(full_name)
     if len(given) > column_length(Patient.given_name) or len(family) > column_length(Patient.family_name):
         raise DomainError(_("Our records hold up to %(given)s characters for the first names and %(family)s for "
@@ -133,7 +138,8 @@ def patient_self_register(*, email: str, password: str, full_name: str, phone: s
                                     language=language)
     if user is None:
         return None
-    return patient_create(given_name=given, family_name=family, phone=phone, user_id=user.id)
+    return patient_create(given_name=given, family_name=family, phone=phone, date_of_birth=date_of_birth,
+                          user_id=user.id)
 
 
 def patient_get(patient_id: int) -> Patient:

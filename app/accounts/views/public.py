@@ -179,7 +179,8 @@ def register():
     if form.validate_on_submit():
         try:
             patient_self_register(email=form.email.data, password=form.password.data, full_name=form.full_name.data,
-                                  phone=form.phone.data or None, language=form.language.data)
+                                  phone=form.phone.data or None, date_of_birth=form.date_of_birth.data,
+                                  language=form.language.data)
         except DomainError as error:
             show_error(form, error)
             return render_form("accounts/register.html", form=form, status=422)

@@ -22,6 +22,7 @@ from app.core.request_actor import current_actor
 from app.core.request_args import SANE_YEARS
 from app.extensions import db
 from app.records.audit_names import audit_lines
+from app.records.merge import patient_ids_with_merged
 from app.records.models import Patient
 from app.records.queries import patients_search
 
@@ -52,6 +53,12 @@ def _start_of(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time()).replace(tzinfo=zone).astimezone(dt.timezone.utc)
 
 
+def _with_merged(patient_ids: list[int]) -> tuple[int, ...]:
+    """The records asked for and those merged into them: a kept record's trail includes the rows
+    written under the ids of the records merged into it (separated again by an undo)."""
+    return tuple(patient_ids_with_merged(patient_ids)) if patient_ids else ()
+
+
 def _filters() -> tuple[AuditFilter, dict, dict[str, str]]:
     """The filters of the query string, what the form shows again, and a message per field that
     could not be read (the rows are then shown unfiltered by that field)."""
@@ -59,10 +66,10 @@ def _filters() -> tuple[AuditFilter, dict, dict[str, str]]:
     term = request.args.get("patient", "").strip()[:80]
     patient_ids, matched = None, []
     if term.isdigit():
-        patient_ids = (int(term),) if len(term) < 10 else ()
+        patient_ids = _with_merged([int(term)]) if len(term) < 10 else ()
     elif term:
         matched = patients_search(term, limit=50)
-        patient_ids = tuple(p.id for p in matched)
+        patient_ids = _with_merged([p.id for p in matched])
         if not matched:
             errors["patient"] = _("No patient matches this name or MRN.")
     staff = request.args.get("staff", "").strip()

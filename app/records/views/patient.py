@@ -11,6 +11,7 @@ from app.core.request_actor import current_actor
 from app.core.uploads import accepts_upload
 from app.records import documents, services
 from app.records.audit_names import audit_lines
+from app.records.merge import patient_ids_merged_into
 from app.records.models import EntryKind
 from app.records.trends import SERIES_LIMIT, vitals_trends
 from app.records.views import _documents
@@ -60,14 +61,16 @@ def export_fhir():
 
 @bp.route("/access")
 def who_looked():
-    """Every access to the patient's chart but their own, from the audit trail. Reading the trail
+    """Every access to the patient's chart but their own, from the audit trail (with the rows of any
+    record merged into theirs, written before the merge under its id). Reading the trail
     is not reading the chart: this page shows who, when and what, never clinical content, so it
     writes no chart.read row."""
     patient = services.patient_for_user(current_user.id)
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     lines, older = [], False
     if patient is not None:
-        events, older = chart_accesses(patient_id=patient.id, leave_out_user_id=current_user.id, page=page)
+        events, older = chart_accesses(patient_id=patient.id, also_ids=patient_ids_merged_into(patient.id),
+                                       leave_out_user_id=current_user.id, page=page)
         lines = audit_lines(events, with_patients=False)
     return render_template("records/patient/access.html", patient=patient, lines=lines, page=page, older=older)
 

@@ -49,6 +49,9 @@ PHRASES = {
     "patient.merge.undo": _l("Separated two records that had been joined"),
     "patient.register_despite_duplicates": _l("Registered a new record beside a similar one"),
     "patient.update": _l("Changed personal details (name, date of birth, sex, phone or ID)"),
+    "patient.not_duplicate": _l("Judged two similar records to be two different people"),
+    "patient.not_duplicate.undo": _l("Listed two similar records again as possibly one person"),
+    "lab_order.cancel": _l("Cancelled a lab order"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

@@ -18,12 +18,12 @@ import dataclasses
 import datetime as dt
 import unicodedata
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from app.core.phones import phone_e164_or_none
 from app.extensions import db
-from app.records.models import Patient
+from app.records.models import DuplicateDismissal, Patient
 
 CANDIDATES_MAX = 50
 PREFIX_MIN, TYPO_MIN = 3, 4
@@ -119,15 +119,17 @@ class DuplicatePair:
 
 
 def duplicate_pairs(*, limit: int = PAIRS_SHOWN_MAX) -> list[DuplicatePair]:
-    """Likely duplicate pairs among the records not merged, newest first: the database pairs records
-    sharing a phone or a birthday (both indexed; at most PAIR_CANDIDATES_MAX pairs, the newest
-    records first, so a page never scans every pair of patients), then the name rule runs on those."""
+    """Likely duplicate pairs among the records not merged, newest first, leaving out the pairs an
+    admin judged two people: the database pairs records sharing a phone or a birthday (both indexed;
+    at most PAIR_CANDIDATES_MAX pairs, the newest records first, so a page never scans every pair of
+    patients), then the name rule runs on those."""
     older, newer = aliased(Patient), aliased(Patient)
     same_phone = and_(older.phone.is_not(None), older.phone == newer.phone)
     same_birthday = and_(older.date_of_birth.is_not(None), older.date_of_birth == newer.date_of_birth)
     rows = db.session.execute(
         select(older, newer).join(newer, and_(newer.id > older.id, or_(same_phone, same_birthday)))
-        .where(older.merged_into_id.is_(None), newer.merged_into_id.is_(None))
+        .where(older.merged_into_id.is_(None), newer.merged_into_id.is_(None),
+               ~exists().where(DuplicateDismissal.first_id == older.id, DuplicateDismissal.second_id == newer.id))
         .order_by(newer.id.desc(), older.id.desc()).limit(PAIR_CANDIDATES_MAX)).all()
     pairs = []
     for first, second in rows:

@@ -16,7 +16,8 @@ the other finds it merged and is refused."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role
 from app.audit.services import audit_access, audit_denied
@@ -25,7 +26,7 @@ from app.core.clock import clock
 from app.core.db import Base
 from app.core.errors import DomainError, NotFound
 from app.extensions import db
-from app.records.models import Patient, PatientMerge
+from app.records.models import DuplicateDismissal, Patient, PatientMerge
 
 ACCOUNT_KEY = "users"
 MERGE_REASON_MAX = 500
@@ -180,3 +181,54 @@ def record_counts(patient_ids: list[int]) -> dict[int, dict[str, int]]:
         for patient_id, count in rows:
             counts[patient_id][name] = count
     return counts
+
+
+# -- two people, not one ----------------------------------------------------------------------------------
+
+def duplicate_dismiss(*, actor: Actor, first_id: int, second_id: int) -> DuplicateDismissal:
+    """The admin judges the pair to be two people: it leaves the duplicates page. Audited on both
+    records; a second click (or a second admin) finds it done and changes nothing."""
+    first_id, second_id = sorted((first_id, second_id))
+    _require_admin(actor, patient_id=first_id, target=f"patient.not_duplicate:{second_id}")
+    if first_id == second_id or len(_lock([first_id, second_id])) != 2:
+        raise NotFound(_("No such patient."))
+    existing = _dismissal(first_id, second_id)
+    if existing is not None:
+        return existing
+    dismissal = DuplicateDismissal(first_id=first_id, second_id=second_id, dismissed_by_id=actor.user_id)
+    try:
+        with db.session.begin_nested():
+            db.session.add(dismissal)
+    except IntegrityError:  # another admin at the same instant (SQLite: no row lock to wait on)
+        return _dismissal(first_id, second_id)
+    for patient_id in (first_id, second_id):
+        audit_access(actor=actor, patient_id=patient_id, action="patient.not_duplicate", reason="administration",
+                     target=f"duplicate_dismissals:{dismissal.id} {first_id},{second_id}")
+    return dismissal
+
+
+def duplicate_dismissal_undo(*, actor: Actor, dismissal_id: int) -> tuple[int, int] | None:
+    """Show the pair again (the judgement was wrong): its records' ids, or None when it was already
+    shown again."""
+    dismissal = db.session.get(DuplicateDismissal, dismissal_id)
+    _require_admin(actor, patient_id=dismissal.first_id if dismissal else None,
+                   target=f"duplicate_dismissals:{dismissal_id}")
+    if dismissal is None:
+        return None
+    pair = (dismissal.first_id, dismissal.second_id)
+    if db.session.execute(delete(DuplicateDismissal).where(DuplicateDismissal.id == dismissal_id)).rowcount != 1:
+        return None
+    for patient_id in pair:
+        audit_access(actor=actor, patient_id=patient_id, action="patient.not_duplicate.undo", reason="administration",
+                     target=f"duplicate_dismissals:{dismissal_id} {pair[0]},{pair[1]}")
+    return pair
+
+
+def _dismissal(first_id: int, second_id: int) -> DuplicateDismissal | None:
+    return db.session.execute(select(DuplicateDismissal).where(
+        DuplicateDismissal.first_id == first_id, DuplicateDismissal.second_id == second_id)).scalar_one_or_none()
+
+
+def dismissals_recent(*, limit: int = 20) -> list[DuplicateDismissal]:
+    return list(db.session.execute(select(DuplicateDismissal).order_by(DuplicateDismissal.id.desc())
+                                   .limit(limit)).scalars())

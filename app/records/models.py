@@ -195,3 +195,21 @@ class PatientMerge(Base):
 
     kept: Mapped[Patient] = relationship(foreign_keys=[kept_id])
     merged: Mapped[Patient] = relationship(foreign_keys=[merged_id])
+
+
+class DuplicateDismissal(Base):
+    """An admin's judgement that two records the duplicates rule pairs are two people (a mother and
+    her child sharing a phone): the pair leaves the duplicates page until "show again"."""
+
+    __tablename__ = "duplicate_dismissals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))  # the lower id
+    second_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    dismissed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    first: Mapped[Patient] = relationship(foreign_keys=[first_id])
+    second: Mapped[Patient] = relationship(foreign_keys=[second_id])
+
+    __table_args__ = (UniqueConstraint("first_id", "second_id", name="uq_duplicate_dismissals_pair"),)

@@ -26,6 +26,7 @@ def _page(*, status: int = 200, refusal: str | None = None, typed: dict | None =
     merges = merge.merges_recent()
     ids = sorted({p.id for pair in pairs for p in (pair.first, pair.second)})
     return render_form("records/admin/duplicates.html", status=status, pairs=pairs, merges=merges,
+                       dismissals=merge.dismissals_recent(),
                        counts=merge.record_counts(ids), refusal=refusal, typed=typed or {},
                        reason_max=merge.MERGE_REASON_MAX)
 
@@ -83,4 +84,19 @@ def undo(merge_id: int):
         return _page(status=REFUSED, refusal=refused.message)
     flash(_("The merge was undone: %(merged)s and %(kept)s are separate records again.",
             merged=undone.merged.mrn, kept=undone.kept.mrn), "success")
+    return redirect(url_for("admin.merge.duplicates"), code=303)
+
+
+@bp.route("/duplicates/<int:first_id>/<int:second_id>/dismiss", methods=["POST"])
+def dismiss(first_id: int, second_id: int):
+    """Not destructive (shown again with one click), so it asks nothing first."""
+    merge.duplicate_dismiss(actor=current_actor(), first_id=first_id, second_id=second_id)
+    flash(_("Marked as two different people: the pair is no longer listed."), "success")
+    return redirect(url_for("admin.merge.duplicates"), code=303)
+
+
+@bp.route("/dismissals/<int:dismissal_id>/restore", methods=["POST"])
+def restore(dismissal_id: int):
+    if merge.duplicate_dismissal_undo(actor=current_actor(), dismissal_id=dismissal_id) is not None:
+        flash(_("The pair is listed again."), "success")
     return redirect(url_for("admin.merge.duplicates"), code=303)

@@ -48,6 +48,13 @@ PHRASES = {
     "patient.merge": _l("Joined two records of the same person into one"),
     "patient.merge.undo": _l("Separated two records that had been joined"),
     "patient.register_despite_duplicates": _l("Registered a new record beside a similar one"),
+    "account.invite": _l("Invited a colleague"),
+    "account.invite.resend": _l("Sent an invitation again"),
+    "account.invite.revoke": _l("Withdrew an invitation"),
+    "account.deactivate": _l("Deactivated an account"),
+    "account.reactivate": _l("Reactivated an account"),
+    "account.role_change": _l("Changed an account's role"),
+    "account.sessions_end": _l("Signed an account out everywhere"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

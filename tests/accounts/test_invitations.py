@@ -9,7 +9,8 @@ import re
 import threading
 
 import pytest
-from sqlalchemy import select, text as sql
+from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from app.accounts import services
 from app.accounts.models import Role, User

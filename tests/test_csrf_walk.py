@@ -48,7 +48,7 @@ def known_requests(app, make_user, make_patient, n: int = 0) -> dict:
 
     other = make_user(Role.LAB, full_name="Other Person")
     inactive = make_user(Role.PHARMACIST, is_active_account=False)
-    invited = make_user(Role.DOCTOR)
+    invited = make_user(Role.DOCTOR, password_hash=None)  # an invitation is for an account with no password yet
     resetting, forgetful = make_user(Role.RECEPTION), make_user(Role.RECEPTION)
     patient = make_patient()
     with app.app_context():

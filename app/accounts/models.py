@@ -6,7 +6,8 @@ import enum
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, case, func
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -49,6 +50,23 @@ PORTAL_OF_ROLE = {
 STAFF_ROLES = (Role.DOCTOR, Role.LAB, Role.PHARMACIST, Role.RECEPTION, Role.ADMIN)
 
 
+class AccountStatus(str, enum.Enum):
+    INVITED = "invited"  # invited by an administrator, no password chosen yet
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    AccountStatus.INVITED: _l("invited"),
+    AccountStatus.ACTIVE: _l("active"),
+    AccountStatus.DEACTIVATED: _l("deactivated"),
+}
+
+
 def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
@@ -76,6 +94,19 @@ class User(Base):
         Index("uq_users_email_lower", func.lower(email), unique=True),
         Index("ix_users_role", "role"),
     )
+
+    @hybrid_property
+    def status(self) -> AccountStatus:
+        """The one place an account's status is decided: in Python here, in SQL just below (the same rule)."""
+        if not self.is_active_account:
+            return AccountStatus.DEACTIVATED
+        return AccountStatus.INVITED if self.password_hash is None else AccountStatus.ACTIVE
+
+    @status.inplace.expression
+    @classmethod
+    def _status_expression(cls):
+        return case((cls.is_active_account.is_(False), AccountStatus.DEACTIVATED.value),
+                    (cls.password_hash.is_(None), AccountStatus.INVITED.value), else_=AccountStatus.ACTIVE.value)
 
     # flask-login's user protocol
     @property

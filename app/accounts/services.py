@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import (
     STAFF_ROLES,
+    AccountStatus,
     AccountToken,
     LoginThrottle,
     PasswordResetRequest,
@@ -27,6 +28,7 @@ from app.accounts.passwords import (
     password_problem,
     password_verify,
 )
+from app.audit.services import audit_access
 from app.core.actor import Actor
 from app.core.crypto import keyring
 from app.core.db import on_commit, utcnow
@@ -189,12 +191,41 @@ def token_user(*, raw_token: str, purpose: TokenPurpose) -> User:
         select(AccountToken).where(AccountToken.token_hash == _token_digest(raw_token or ""),
                                    AccountToken.purpose == purpose.value).with_for_update()
     ).scalar_one_or_none()
+    if purpose == TokenPurpose.INVITE:
+        _invitation_check(token)
     if token is None or token.used_at is not None or token.expires_at < utcnow():
         raise DomainError(_("This link has expired or was already used. Ask for a new one."))
     user = db.session.get(User, token.user_id)
     if user is None or not user.is_active_account:
         raise DomainError(_("This account is not active."))
     return user
+
+
+class InvitationRefused(DomainError):
+    """An invitation link that no longer works, with why; `sign_in`: the person has an account to sign in to."""
+
+    def __init__(self, message: str, *, sign_in: bool = False) -> None:
+        super().__init__(message)
+        self.sign_in = sign_in
+
+
+def _invitation_check(token: AccountToken | None) -> None:
+    """Say why an invitation link no longer works, in words its owner can act on."""
+    if token is None:
+        raise InvitationRefused(_("This invitation link is not valid. Check that you opened the whole link from "
+                                  "the email, or ask the clinic's administrator for a new invitation."))
+    user = db.session.get(User, token.user_id)
+    status = user.status if user is not None else AccountStatus.DEACTIVATED
+    if status == AccountStatus.ACTIVE:
+        raise InvitationRefused(_("This invitation was already accepted: sign in with the password you chose."),
+                                sign_in=True)
+    if status == AccountStatus.DEACTIVATED:
+        raise InvitationRefused(_("This invitation was withdrawn by the clinic. If you think this is a mistake, "
+                                  "ask the clinic's administrator."))
+    if token.used_at is not None:  # still invited, so a newer invitation replaced this one
+        raise InvitationRefused(_("A newer invitation was sent to you since: use the link in the latest email."))
+    if token.expires_at < utcnow():
+        raise InvitationRefused(_("This invitation has expired. Ask the clinic's administrator to send a new one."))
 
 
 def token_redeem(*, raw_token: str, purpose: TokenPurpose, new_password: str) -> User:
@@ -368,6 +399,13 @@ def staff_invite(*, actor: Actor, email: str, full_name: str, role: Role, specia
     _account_add(user, _("An account with this email already exists."))
     db.session.add(StaffProfile(user_id=user.id, speciality=speciality, consultation_fee_cents=fee_cents,
                                 site_id=site_id))
+    _invitation_send(user, inviter=invited_by)
+    _account_audit(actor, "account.invite", user)
+    return user
+
+
+def _invitation_send(user: User, *, inviter: User) -> None:
+    """A new invitation link for `user`, emailed once (through the outbox)."""
     raw = _token_issue(user=user, purpose=TokenPurpose.INVITE, ttl_seconds=current_app.config["INVITE_TTL_SECONDS"])
     link = external_url("accounts.accept_invite", token=raw)
     clinic = current_app.config["CLINIC_NAME"]
@@ -377,8 +415,81 @@ def staff_invite(*, actor: Actor, email: str, full_name: str, role: Role, specia
             to_address=user.email, subject=_("You're invited to %(clinic)s on MyAfya", clinic=clinic),
             body=_("Hello %(name)s,\n\n%(inviter)s has invited you to join %(clinic)s on MyAfya as %(role)s.\n"
                    "Choose your password here (the link works for 7 days, once):\n%(link)s\n",
-                   name=user.full_name, inviter=invited_by.full_name, clinic=clinic, role=role.label, link=link),
+                   name=user.full_name, inviter=inviter.full_name, clinic=clinic, role=Role(user.role).label,
+                   link=link),
         )
+
+
+def _account_audit(actor: Actor, action: str, user: User) -> None:
+    """An administrator's change to an account, in the audit trail (no patient's data in it)."""
+    audit_access(actor=actor, patient_id=None, action=action, reason="administration", target=f"user:{user.id}")
+
+
+# A second click on "Resend" (or two administrators at once) sends nothing more within this time.
+INVITE_RESEND_INTERVAL = dt.timedelta(minutes=1)
+
+
+class InvitationJustSent(DomainError):
+    pass
+
+
+def _invitee_locked(user_id: int) -> User:
+    """The invited account, locked, or a refusal when it is not (or no longer) waiting on an invitation.
+    Locks in the order accepting an invitation does (its link, then the account): the two take turns."""
+    db.session.execute(
+        select(AccountToken.id).where(AccountToken.user_id == user_id, AccountToken.purpose == TokenPurpose.INVITE.value,
+                                      AccountToken.used_at.is_(None)).order_by(AccountToken.id).with_for_update()
+    ).all()
+    user = db.session.execute(select(User).where(User.id == user_id).with_for_update()).scalar_one_or_none()
+    if user is None:
+        raise NotFound(_("No such account."))
+    if user.status != AccountStatus.INVITED:
+        raise DomainError(_("%(name)s has no open invitation: the account is %(status)s.", name=user.full_name,
+                            status=user.status.label))
+    return user
+
+
+def _invite_links_end(user: User) -> None:
+    now = utcnow()
+    for token in db.session.execute(
+        select(AccountToken).where(AccountToken.user_id == user.id, AccountToken.purpose == TokenPurpose.INVITE.value,
+                                   AccountToken.used_at.is_(None))
+    ).scalars():
+        token.used_at = now
+
+
+def _latest_invitation_at(user: User) -> dt.datetime | None:
+    latest = db.session.execute(
+        select(func.max(AccountToken.created_at)).where(AccountToken.user_id == user.id,
+                                                        AccountToken.purpose == TokenPurpose.INVITE.value)
+    ).scalar_one_or_none()
+    if latest is not None and latest.tzinfo is None:
+        latest = latest.replace(tzinfo=dt.timezone.utc)
+    return latest
+
+
+def staff_invite_resend(*, actor: Actor, user_id: int) -> User:
+    """Email a new invitation link; every earlier link of this person stops working."""
+    user = _invitee_locked(user_id)
+    latest = _latest_invitation_at(user)
+    if latest is not None and latest > utcnow() - INVITE_RESEND_INTERVAL:
+        raise InvitationJustSent(_("An invitation was sent to %(email)s a moment ago: nothing more was sent.",
+                                   email=user.email))
+    _invite_links_end(user)
+    _invitation_send(user, inviter=user_get(actor.user_id))
+    _account_audit(actor, "account.invite.resend", user)
+    return user
+
+
+def staff_invite_revoke(*, actor: Actor, user_id: int) -> User:
+    """Withdraw an invitation: its links stop working and the account, which never had a password, is
+    deactivated (kept, not deleted: the audit trail and the outbox name it; "Reactivate" then
+    "Resend invitation" undo this). Deactivated, "Forgot password" cannot open it either."""
+    user = _invitee_locked(user_id)
+    _invite_links_end(user)
+    user.is_active_account = False
+    sessions_end(user=user)
+    _account_audit(actor, "account.invite.revoke", user)
     return user
 
 
@@ -406,12 +517,14 @@ def account_deactivate(*, actor: Actor, user_id: int) -> User:
     _guard_last_admin(user, admins)
     user.is_active_account = False
     sessions_end(user=user)
+    _account_audit(actor, "account.deactivate", user)
     return user
 
 
-def account_reactivate(*, user_id: int) -> User:
+def account_reactivate(*, actor: Actor, user_id: int) -> User:
     user = user_get(user_id)
     user.is_active_account = True
+    _account_audit(actor, "account.reactivate", user)
     return user
 
 
@@ -428,12 +541,14 @@ def account_role_change(*, actor: Actor, user_id: int, role: Role) -> User:
         _guard_last_admin(user, admins)
     user.role = role.value
     sessions_end(user=user)  # a new role means new menus and rights: sign in again
+    _account_audit(actor, "account.role_change", user)
     return user
 
 
-def account_sessions_end(*, user_id: int) -> User:
+def account_sessions_end(*, actor: Actor, user_id: int) -> User:
     user = user_get(user_id)
     sessions_end(user=user)
+    _account_audit(actor, "account.sessions_end", user)
     return user
 
 

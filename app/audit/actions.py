@@ -52,6 +52,13 @@ PHRASES = {
     "patient.not_duplicate": _l("Judged two similar records to be two different people"),
     "patient.not_duplicate.undo": _l("Listed two similar records again as possibly one person"),
     "lab_order.cancel": _l("Cancelled a lab order"),
+    "account.invite": _l("Invited a colleague"),
+    "account.invite.resend": _l("Sent an invitation again"),
+    "account.invite.revoke": _l("Withdrew an invitation"),
+    "account.deactivate": _l("Deactivated an account"),
+    "account.reactivate": _l("Reactivated an account"),
+    "account.role_change": _l("Changed an account's role"),
+    "account.sessions_end": _l("Signed an account out everywhere"),
 }
 STATUS_PHRASES = {
     "active": _l("Marked an entry as current again"),

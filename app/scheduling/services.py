@@ -116,8 +116,9 @@ def _serialize_on_sqlite(doctor_id: int) -> None:
     db.session.execute(text("UPDATE users SET id = id WHERE id = :id"), {"id": doctor_id})
 
 
-# Advisory lock classes: bookings of one doctor, and of one patient, queue up behind each other.
-_DOCTOR_LOCK, _PATIENT_LOCK = 7301, 7302
+# Advisory lock classes: bookings of one doctor, and of one patient, queue up behind each other;
+# and the starts of one doctor's visits (who is "with the doctor").
+_DOCTOR_LOCK, _PATIENT_LOCK, _DOCTOR_VISITS_LOCK = 7301, 7302, 7303
 
 
 def _serialize_on_postgres(doctor_id: int, patient_id: int) -> None:
@@ -127,6 +128,15 @@ def _serialize_on_postgres(doctor_id: int, patient_id: int) -> None:
     a committed row: a plain constraint violation, answered as "taken"."""
     db.session.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": _DOCTOR_LOCK, "id": doctor_id})
     db.session.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": _PATIENT_LOCK, "id": patient_id})
+
+
+def _serialize_visit_starts(doctor_id: int) -> None:
+    """Starts of one doctor's visits take turns, so "is the doctor with someone?" and the start that
+    follows are one step: a start at the same instant waits, then sees this one."""
+    if db.is_postgres:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"), {"c": _DOCTOR_VISITS_LOCK, "id": doctor_id})
+    else:
+        _serialize_on_sqlite(doctor_id)
 
 
 def _overlapping(*, column, value, slot: Slot, exclude_id: int | None = None) -> bool:
@@ -414,7 +424,8 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str, along
     """Move an appointment along the day: check in, start, complete, or mark a no-show.
     The change is one conditional UPDATE (from an allowed status only): of two clicks or two people
     at once, the database lets one through and the other is told (AlreadyDone). Starting a visit
-    while the doctor is with another patient needs `alongside=True` (DoctorWithPatient otherwise)."""
+    while the doctor is with another patient needs `alongside=True` (DoctorWithPatient otherwise);
+    the starts of one doctor's visits take turns, so two at the same instant cannot both pass that check."""
     if action not in FLOW:
         raise NotFound(_("No such action."))
     allowed_from, target, who = FLOW[action]
@@ -433,6 +444,8 @@ def appointment_advance(*, actor: Actor, appointment_id: int, action: str, along
         grace = current_app.config["NO_SHOW_GRACE_MINUTES"]
         raise DomainError(_("A patient can be marked absent %(minutes)s minutes after the start, at %(time)s.",
                             minutes=grace, time=to_local(_no_show_from(appointment)).strftime("%H:%M")))
+    if action == "start":
+        _serialize_visit_starts(appointment.doctor_id)
     if action == "start" and not alongside:
         current = doctor_with_patient(appointment.doctor_id, other_than=appointment.id)
         if current is not None:

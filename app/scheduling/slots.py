@@ -178,11 +178,15 @@ def days_with_free_time(doctor_id: int, days: list[dt.date], *, today: dt.date, 
     return {d for d in days if _clear_of(free_slots(doctor_id, d), busy)}
 
 
-def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int = 28) -> dt.date | None:
-    """The first day from `today` with a free slot, looking `within_days` ahead (each day is cached)."""
-    for offset in range(min(within_days, MAX_DAYS_AHEAD) + 1):
+def first_day_with_free_time(doctor_id: int, *, today: dt.date, within_days: int = 28, patient_id: int | None = None,
+                             moving_id: int | None = None) -> dt.date | None:
+    """The first day from `today` with a free slot (one the patient can take, when given), looking
+    `within_days` ahead (each day's slots are cached)."""
+    last = today + dt.timedelta(days=min(within_days, MAX_DAYS_AHEAD))
+    busy = _patient_busy(patient_id, today, last, moving_id) if patient_id is not None else []
+    for offset in range((last - today).days + 1):
         day = today + dt.timedelta(days=offset)
-        if free_slots(doctor_id, day):
+        if _clear_of(free_slots(doctor_id, day), busy):
             return day
     return None
 

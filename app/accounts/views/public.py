@@ -144,7 +144,8 @@ def _redeem(purpose: TokenPurpose, template: str, token: str, done_message: str)
     try:
         user = services.token_user(raw_token=token, purpose=purpose)
     except DomainError as error:
-        return render_form(template, form=None, link_error=error.message, status=410)
+        return render_form(template, form=None, link_error=error.message, status=410,
+                           link_sign_in=getattr(error, "sign_in", False))
     if form.validate_on_submit():
         try:
             services.token_redeem(raw_token=token, purpose=purpose, new_password=form.password.data)

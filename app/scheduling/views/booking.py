@@ -12,10 +12,9 @@ from app.core.request_actor import current_actor
 from app.core.request_args import instant_value
 from app.core.transactions import refused
 from app.scheduling import queries, services
-from app.scheduling.clinic_time import local_today, to_local
+from app.scheduling.clinic_time import to_local
 from app.scheduling.forms import BookingForm, MoveForm
 from app.scheduling.models import VisitMode
-from app.scheduling.slots import first_day_with_free_time
 from app.scheduling.views.picker import new_idempotency_key, picker_context, picker_fragment
 
 
@@ -79,10 +78,8 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":
         abort(400)
-    if "doctor" not in request.args:  # open on the first day the doctor has a free time, not an empty today
-        first = first_day_with_free_time(appointment.doctor_id, today=local_today())
-        return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id,
-                                **({"day": first.isoformat()} if first else {})))
+    if "doctor" not in request.args:  # the picker then opens on the doctor's first day with a free time
+        return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id))
     if "start" in request.args:
         return _move_confirm(appointment, endpoint=endpoint)
     return render_page_or_fragment("scheduling/move.html", picker_fragment(), appointment=appointment,

@@ -10,7 +10,7 @@ from flask import abort, request
 from app.core.request_args import date_arg
 from app.scheduling import queries
 from app.scheduling.clinic_time import local_today
-from app.scheduling.slots import booking_week, days_with_free_time, patient_free_slots
+from app.scheduling.slots import booking_week, days_with_free_time, first_day_with_free_time, patient_free_slots
 
 
 def picker_context(*, patient_id: int, moving_id: int | None = None) -> dict:
@@ -30,10 +30,14 @@ def picker_context(*, patient_id: int, moving_id: int | None = None) -> dict:
         doctor = next((d for d in doctors if d.id == doctor_id), None)
         if doctor is None and doctor_id is not None and speciality is None:
             abort(404)
-    window = booking_week(date_arg("day"), today=today)
+    chosen_day = date_arg("day")
+    opening_day = chosen_day
+    if opening_day is None and doctor is not None:  # not an empty today: the first day with a free time
+        opening_day = first_day_with_free_time(doctor.id, today=today, patient_id=patient_id, moving_id=moving_id)
+    window = booking_week(opening_day, today=today)
     return {
         "specialities": specialities, "speciality": speciality, "doctors": doctors, "doctor": doctor,
-        "day": window.day, "days": window.days, "today": today,
+        "day": window.day, "day_chosen": chosen_day is not None, "days": window.days, "today": today,
         "prev_week": window.prev_week, "next_week": window.next_week,
         "slots": patient_free_slots(doctor.id, window.day, patient_id=patient_id, moving_id=moving_id)
         if doctor else [],

@@ -1,0 +1,250 @@
+"""Every desk, doctor and patient flow with JavaScript off, walked as a person would: links,
+buttons and forms only (issue 12 item 11). Each step must land on a page that says what happened:
+no dead button, no 400/405/500, and a destructive step asks first on a page of its own."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from app.accounts.models import Role
+from tests.browser.conftest import screenshot, sign_in
+
+pytestmark = pytest.mark.browser
+
+DESK = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def no_js(chromium):
+    """no_js(viewport) -> a page with JavaScript disabled, its own cookies; it records every
+    response at 400 or above but 422 (a form shown again with its errors): a flow must meet none."""
+    contexts = []
+
+    def make(viewport):
+        context = chromium.new_context(viewport=viewport, locale="en-GB", java_script_enabled=False)
+        context.set_default_timeout(8_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.failures = []
+        page.on("response", lambda r: page.failures.append(f"{r.status} {r.request.method} {r.url}")
+                if r.status >= 400 and r.status != 422 else None)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def clinic(app, live_server, make_user, make_patient):
+    """A doctor (Paediatrics) who works every day from 00:00 to 23:40 in 20-minute slots, another
+    doctor of another speciality, a receptionist, and a patient with an account."""
+    from app.accounts.models import StaffProfile
+    from app.core.clock import clock
+    from app.extensions import db
+    from app.scheduling.availability import HoursInput, weekly_hours_set
+
+    zone = ZoneInfo(live_server.app.config["CLINIC_TIMEZONE"])
+    if dt.datetime.now(zone).time() >= dt.time(21, 0):
+        clock.freeze(dt.datetime.combine(dt.datetime.now(zone).date(), dt.time(12, 0), tzinfo=zone))
+    doctor = make_user(Role.DOCTOR, full_name="Dr. Wanjiru Nyambura")
+    other = make_user(Role.DOCTOR, full_name="Dr. Otieno Ouma")
+    desk = make_user(Role.RECEPTION, full_name="Achieng Odhiambo")
+    account = make_user(Role.PATIENT, email="nyokabi@example.test", full_name="Nyokabi Wanjiku")
+    patient = make_patient(given_name="Nyokabi", family_name="Wanjiku", phone="+254712000101",
+                           date_of_birth=dt.date(1990, 5, 1), user_id=account.id)
+    with app.app_context():
+        db.session.get(StaffProfile, doctor.id).speciality = "Paediatrics"
+        for weekday in range(7):
+            weekly_hours_set(doctor_id=doctor.id, weekday=weekday,
+                             intervals=[HoursInput(dt.time(0, 0), dt.time(23, 40), 20)])
+        db.session.commit()
+    today = clock.now().astimezone(zone).date()
+    return SimpleNamespace(doctor=doctor, other=other, desk=desk, account=account, patient=patient, today=today)
+
+
+def clean(page) -> None:
+    assert page.failures == [], page.failures
+
+
+# -- the desk, 1280 px -----------------------------------------------------------------------------
+
+def test_the_desk_without_javascript(app, no_js, live_server, clinic, make_patient):
+    c, server = clinic, live_server
+    daniel = make_patient(given_name="Daniel", family_name="Kamau", phone="0722 333 444",
+                          date_of_birth=dt.date(1985, 3, 14))
+    desk = no_js(DESK)
+    sign_in(desk, server, c.desk.email)
+    expect(desk).to_have_url(server("/reception/"))
+
+    # Find a patient: the search box, the Find button, the result.
+    desk.get_by_label("Find a patient").fill("wanjiku nyokabi")
+    desk.get_by_role("button", name="Find").click()
+    desk.locator("#patient-results a", has_text="Wanjiku").click()
+    expect(desk.get_by_role("heading", name="Nyokabi Wanjiku")).to_be_visible()
+    clean(desk)
+
+    # Register a walk-in who already has a record: caught, then registered anyway with a reason.
+    desk.goto(server("/reception/"))
+    desk.get_by_role("link", name="Register a walk-in").click()
+    desk.fill("#given_name", "Kamau")
+    desk.fill("#family_name", "Daniel")
+    desk.fill("#phone", "+254722333444")
+    desk.fill("#date_of_birth", "1985-03-14")
+    desk.get_by_role("button", name="Register").click()
+    expect(desk.locator("#likely-duplicates")).to_contain_text(daniel.mrn)
+    assert desk.input_value("#given_name") == "Kamau"
+    assert desk.input_value("#phone") == "+254722333444"
+    assert desk.input_value("#date_of_birth") == "1985-03-14"
+    desk.fill("#duplicate_reason", "A different person: the twin brother")
+    desk.get_by_role("button", name="Register anyway").click()
+    expect(desk.get_by_role("status")).to_contain_text("is registered as")
+    expect(desk.get_by_role("heading", name="Kamau Daniel")).to_be_visible()
+    clean(desk)
+
+    # Book for a patient through the picker: speciality, doctor, day, time, confirm.
+    desk.goto(server(f"/reception/patients/{c.patient.id}"))
+    desk.get_by_role("link", name="Book an appointment").click()
+    desk.get_by_label("Speciality").select_option("Paediatrics")
+    desk.get_by_role("button", name="Show").click()
+    expect(desk.locator(".chips a")).to_have_count(1)
+    desk.locator(".chips a", has_text=c.doctor.full_name).click()
+    desk.locator(f'nav.week a[href*="day={c.today.isoformat()}"]').click()
+    expect(desk.get_by_role("heading", name=re.compile("^Free times on"))).to_contain_text(c.today.strftime("%a %d %b"))
+    screenshot(desk, "nojs-desk-picker-1280")
+    first = desk.locator(".slots > button").first
+    time_shown = first.inner_text().strip()
+    first.click()
+    expect(desk.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
+    expect(desk.locator("main")).to_contain_text("Nyokabi Wanjiku")
+    desk.get_by_label("At the clinic").check()
+    desk.get_by_role("button", name="Book this time").click()
+    expect(desk.get_by_role("status")).to_contain_text("Booked Nyokabi Wanjiku")
+    booked = desk.locator("li[id^=appointment-]", has_text=time_shown)
+    expect(booked).to_be_visible()
+    clean(desk)
+
+    # Check in from the queue, then undo it from the notice.
+    desk.goto(server("/reception/"))
+    desk.locator("#queue-booked li", has_text="Nyokabi Wanjiku").get_by_role("button", name="Check in").click()
+    expect(desk.get_by_role("status")).to_contain_text("Checked in.")
+    expect(desk.locator("#queue-arrived")).to_contain_text("Nyokabi Wanjiku")
+    desk.get_by_role("status").get_by_role("button", name="Undo").click()
+    expect(desk.get_by_role("status")).to_contain_text("Check-in undone")
+    expect(desk.locator("#queue-booked")).to_contain_text("Nyokabi Wanjiku")
+    clean(desk)
+
+    # Cancel, through the cancel page (the reason the patient is told).
+    desk.locator("#queue-booked li a", has_text="Nyokabi Wanjiku").click()
+    desk.locator("li[id^=appointment-]", has_text=time_shown).get_by_role("link", name="Cancel").click()
+    expect(desk.get_by_role("heading", name="Cancel the appointment")).to_be_visible()
+    screenshot(desk, "nojs-desk-cancel-1280")
+    desk.get_by_label(re.compile("Reason")).fill("The clinic is closed for a training day")
+    desk.get_by_role("button", name="Cancel the appointment").click()
+    expect(desk.get_by_role("status")).to_contain_text("Appointment cancelled")
+    expect(desk.locator("#appointment-list, main")).to_contain_text("Nothing booked.")
+    clean(desk)
+
+    desk.get_by_role("button", name="Sign out").click()
+    expect(desk).to_have_url(re.compile(r"/login"))
+    clean(desk)
+
+
+# -- the doctor, 1280 px ---------------------------------------------------------------------------
+
+@pytest.fixture
+def doctors_day(app, clinic, make_patient):
+    """Two patients booked today with the clinic's doctor, both arrived; a pharmacy and the formulary."""
+    from app.accounts.models import Site, SiteKind
+    from app.core.actor import Actor
+    from app.extensions import db
+    from app.prescriptions.services import formulary_ensure
+    from app.scheduling import services
+    from app.scheduling.models import VisitMode
+    from app.scheduling.slots import free_slots
+
+    baraka = make_patient(given_name="Baraka", family_name="Mwangi", phone="+254712000777")
+    with app.app_context():
+        formulary_ensure()
+        db.session.add(Site(name="Ngong Road Pharmacy", kind=SiteKind.PHARMACY.value))
+        slots = free_slots(clinic.doctor.id, clinic.today)
+        for n, (patient, slot) in enumerate(((clinic.patient, slots[0]), (baraka, slots[1]))):
+            appointment = services.appointment_book(
+                actor=Actor.for_user(clinic.desk), patient_id=patient.id, doctor_id=clinic.doctor.id,
+                starts_at=slot.starts_at, mode=VisitMode.IN_PERSON, reason=None, idempotency_key=f"nojs-{n}" * 3)
+            services.appointment_advance(actor=Actor.for_user(clinic.desk), appointment_id=appointment.id,
+                                         action="check_in")
+        db.session.commit()
+    clinic.baraka = baraka
+    return clinic
+
+
+def test_the_doctor_without_javascript(no_js, live_server, doctors_day):
+    c, server = doctors_day, live_server
+    doctor = no_js(DESK)
+    sign_in(doctor, server, c.doctor.email)
+    expect(doctor).to_have_url(server("/doctor/"))
+    nyokabi = doctor.locator("#doctor-day li", has_text="Nyokabi Wanjiku")
+    baraka = doctor.locator("#doctor-day li", has_text="Baraka Mwangi")
+    expect(nyokabi).to_contain_text("Arrived")
+    screenshot(doctor, "nojs-doctor-day-1280")
+
+    # The chart: an allergy (a mistake first: shown again with what was typed), then a note.
+    nyokabi.get_by_role("link", name="Chart").click()
+    expect(doctor.get_by_role("heading", name="Nyokabi Wanjiku")).to_be_visible()
+    doctor.get_by_role("link", name="Add allergy").click()
+    doctor.get_by_label(re.compile("Reaction")).fill("Hives")
+    doctor.get_by_role("button", name="Save").click()
+    expect(doctor.locator(".error").first).to_be_visible()
+    assert doctor.get_by_label(re.compile("Reaction")).input_value() == "Hives"
+    doctor.get_by_label(re.compile("Substance")).fill("Penicillin")
+    doctor.get_by_role("button", name="Save").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Allergy added.")
+    expect(doctor.locator("#allergy")).to_contain_text("Penicillin")
+    doctor.get_by_role("link", name="Add note").click()
+    doctor.locator("#add-note-form textarea").first.fill("Came with a cough for a week; chest clear.")
+    doctor.get_by_role("button", name="Save").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Note added.")
+    expect(doctor.locator("#note")).to_contain_text("chest clear")
+    clean(doctor)
+
+    # The visits: start one, then the other (a page asks first), finish both.
+    doctor.get_by_role("link", name="Today").click()
+    nyokabi.get_by_role("button", name="Start visit").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Visit started.")
+    expect(nyokabi).to_contain_text("With the doctor")
+    expect(baraka.get_by_role("button", name="Mark done")).to_have_count(0)
+    baraka.get_by_role("button", name="Start visit").click()
+    expect(doctor.get_by_role("heading", name="Already with a patient")).to_be_visible()
+    screenshot(doctor, "nojs-doctor-start-alongside-1280")
+    doctor.get_by_role("link", name="Not now").click()
+    expect(baraka).to_contain_text("Arrived")
+    baraka.get_by_role("button", name="Start visit").click()
+    doctor.get_by_role("button", name="Start this visit too").click()
+    expect(baraka).to_contain_text("With the doctor")
+    nyokabi.get_by_role("button", name="Mark done").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Marked done.")
+    expect(nyokabi).to_contain_text("Done")
+    clean(doctor)
+
+    # A prescription: the medicine chosen from the full list (no narrowing without JavaScript).
+    baraka.get_by_role("link", name="Chart").click()
+    doctor.get_by_role("link", name="Write a prescription").click()
+    medicines = doctor.locator("#items-0-medicine_id")
+    medicines.select_option(medicines.locator("option", has_text="Amoxicillin").first.get_attribute("value"))
+    doctor.locator("#items-0-dose").fill("500")
+    doctor.locator("#items-0-frequency").select_option("tds")
+    doctor.locator("#items-0-days").fill("5")
+    doctor.locator("#items-0-quantity").fill("15")
+    doctor.get_by_role("button", name="Check and sign").click()
+    expect(doctor.locator(".flash-success")).to_contain_text("Prescription signed and sent to Ngong Road Pharmacy")
+    clean(doctor)
+
+    doctor.get_by_role("button", name="Sign out").click()
+    expect(doctor).to_have_url(re.compile(r"/login"))

@@ -248,3 +248,77 @@ def test_the_doctor_without_javascript(no_js, live_server, doctors_day):
 
     doctor.get_by_role("button", name="Sign out").click()
     expect(doctor).to_have_url(re.compile(r"/login"))
+
+
+# -- the patient, 360 px ---------------------------------------------------------------------------
+
+def test_the_patient_without_javascript(app, no_js, live_server, clinic):
+    c, server = clinic, live_server
+    tomorrow = c.today + dt.timedelta(days=1)
+    patient = no_js(PHONE)
+    sign_in(patient, server, c.account.email)
+    expect(patient).to_have_url(server("/patient/"))
+
+    # Book: a speciality, the doctor, tomorrow, a time, confirm.
+    patient.get_by_role("link", name="Book an appointment").first.click()
+    patient.get_by_label("Speciality").select_option("Paediatrics")
+    patient.get_by_role("button", name="Show").click()
+    patient.locator(".chips a", has_text=c.doctor.full_name).click()
+    patient.locator(f'nav.week a[href*="day={tomorrow.isoformat()}"]').click()
+    screenshot(patient, "nojs-patient-picker-360")
+    patient.locator(".slots > button", has_text="09:00").click()
+    expect(patient.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
+    patient.get_by_label("At the clinic").check()
+    patient.get_by_role("button", name="Book this time").click()
+    expect(patient.get_by_role("status")).to_contain_text("Your appointment is booked")
+    mine = patient.locator("#coming-appointments li[id^=appointment-]")
+    expect(mine).to_contain_text("09:00")
+    clean(patient)
+
+    # Move it to 10:00: the picker opens on the doctor, a time asks first, then it moves.
+    mine.get_by_role("link", name="Move").click()
+    expect(patient.get_by_role("heading", name="Move the appointment")).to_be_visible()
+    patient.locator(f'nav.week a[href*="day={tomorrow.isoformat()}"]').click()
+    patient.locator(".slots > button", has_text="10:00").click()
+    expect(patient.get_by_role("heading", name="Move the appointment?")).to_be_visible()
+    screenshot(patient, "nojs-patient-move-confirm-360")
+    patient.get_by_label("By video").check()
+    patient.get_by_role("button", name="Move to this time").click()
+    expect(patient.get_by_role("status")).to_contain_text("Your appointment has moved.")
+    expect(mine).to_contain_text("10:00")
+    expect(mine).to_contain_text("video")
+    clean(patient)
+
+    # Cancel it: a page asks first; "Keep it" keeps it, the second time it goes.
+    mine.get_by_role("button", name="Cancel").click()
+    expect(patient.get_by_role("heading", name=re.compile("Cancel your appointment with"))).to_be_visible()
+    screenshot(patient, "nojs-patient-cancel-confirm-360")
+    patient.get_by_role("link", name="Keep it").click()
+    expect(mine).to_contain_text("10:00")
+    mine.get_by_role("button", name="Cancel").click()
+    patient.get_by_role("button", name="Cancel the appointment").click()
+    expect(patient.get_by_role("status")).to_contain_text("Your appointment is cancelled.")
+    expect(patient.locator("#cancelled-appointments")).to_contain_text("10:00")
+    clean(patient)
+
+    # Messages: the booking, the move and the cancellation; marked read.
+    patient.get_by_role("link", name=re.compile("^Messages")).click()
+    expect(patient.locator("#inbox li[id^=message-]")).to_have_count(3)
+    patient.get_by_role("button", name="Mark all as read").click()
+    expect(patient.locator("#inbox .badge")).to_have_count(0)
+    patient.locator("#inbox li[id^=message-] a").first.click()
+    expect(patient).not_to_have_url(re.compile("/inbox"))
+    clean(patient)
+
+    # The record, then the language: the pages answer in Swahili; then sign out.
+    patient.get_by_role("link", name="My record").click()
+    expect(patient.get_by_role("heading", name=re.compile("record", re.I)).first).to_be_visible()
+    screenshot(patient, "nojs-patient-record-360")
+    patient.get_by_role("link", name="Nyokabi Wanjiku").click()
+    patient.get_by_label("Language").select_option("sw")
+    patient.get_by_role("button", name="Save").click()
+    expect(patient.locator("html")).to_have_attribute("lang", "sw")
+    clean(patient)
+    patient.locator("form[action$='/logout'] button").click()
+    expect(patient).to_have_url(re.compile(r"/login"))
+    clean(patient)

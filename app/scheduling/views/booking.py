@@ -79,7 +79,9 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":
         abort(400)
-    if "doctor" not in request.args:  # open on the first day the doctor has a free time, not an empty today
+    if "doctor" not in request.args and "speciality" not in request.args:
+        # Open on the first day the doctor has a free time, not an empty today (a speciality chosen
+        # in the picker lists its doctors instead).
         first = first_day_with_free_time(appointment.doctor_id, today=local_today())
         return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id,
                                 **({"day": first.isoformat()} if first else {})))

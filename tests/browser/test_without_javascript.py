@@ -322,3 +322,59 @@ def test_the_patient_without_javascript(app, no_js, live_server, clinic):
     patient.locator("form[action$='/logout'] button").click()
     expect(patient).to_have_url(re.compile(r"/login"))
     clean(patient)
+
+
+def test_the_doctors_chart_and_hours_without_javascript(no_js, live_server, doctors_day):
+    c, server = doctors_day, live_server
+    doctor = no_js(DESK)
+    sign_in(doctor, server, c.doctor.email)
+    doctor.goto(server(f"/doctor/patients/{c.patient.id}"))
+
+    # A problem with its ICD-10 code typed (no search-as-you-type: the code is matched on save).
+    doctor.get_by_role("link", name="Add problem").click()
+    doctor.locator("#add-problem-form #code").fill("A09")
+    doctor.locator("#add-problem-form #condition").fill("Diarrhoea for three days")
+    doctor.get_by_role("button", name="Save").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Problem added.")
+    problem = doctor.locator("#problem li[id^=entry-]", has_text="A09")
+    expect(problem).to_be_visible()
+
+    # "More" opens (a <details>), its link leads to the entry's actions: mark it resolved.
+    problem.locator("summary").click()
+    problem.get_by_role("link", name="Amend, strike out, history").click()
+    doctor.get_by_role("button", name="Mark resolved").click()
+    expect(doctor.get_by_role("status")).to_contain_text("Marked as resolved.")
+    expect(problem).to_contain_text("resolved")
+
+    # Entered in error asks first on its own page, with the reason; then the entry is struck through.
+    doctor.get_by_role("link", name="Add allergy").click()
+    doctor.get_by_label(re.compile("Substance")).fill("Latex")
+    doctor.get_by_role("button", name="Save").click()
+    allergy = doctor.locator("#allergy li[id^=entry-]", has_text="Latex")
+    allergy.locator("summary").click()
+    allergy.get_by_role("link", name="Amend, strike out, history").click()
+    doctor.get_by_role("link", name="Entered in error").click()
+    expect(doctor.get_by_role("heading", name="Mark as entered in error")).to_be_visible()
+    doctor.get_by_role("button", name="Mark as entered in error").click()
+    expect(doctor.locator(".error").first).to_be_visible()  # a reason is needed: nothing changed yet
+    doctor.get_by_label(re.compile("Reason|Why")).fill("Recorded in the wrong chart.")
+    doctor.get_by_role("button", name="Mark as entered in error").click()
+    expect(doctor.locator("#allergy del")).to_contain_text("Latex")
+    clean(doctor)
+
+    # My hours: a day away, then removed through the confirmation page ("Go back" first).
+    doctor.get_by_role("link", name="My hours").click()
+    away = c.today + dt.timedelta(days=20)
+    doctor.get_by_label("From date").fill(away.isoformat())
+    doctor.get_by_role("button", name="Add").click()
+    leave = doctor.locator("li", has_text="Away")
+    expect(leave).to_have_count(1)
+    leave.get_by_role("button", name="Remove").click()
+    expect(doctor.locator("#confirm-page")).to_be_visible()
+    screenshot(doctor, "nojs-doctor-remove-leave-confirm-1280")
+    doctor.locator("#confirm-page").get_by_role("link").click()
+    expect(leave).to_have_count(1)
+    leave.get_by_role("button", name="Remove").click()
+    doctor.locator("#confirm-page").get_by_role("button").click()
+    expect(leave).to_have_count(0)
+    clean(doctor)

@@ -73,6 +73,15 @@ def clean(page) -> None:
     assert page.failures == [], page.failures
 
 
+def choose_day(page, day: dt.date) -> None:
+    """In the picker's week, the day's link (the next week's first, when the day is in it)."""
+    link = page.locator(f'nav.week a[href*="day={day.isoformat()}"]')
+    if not link.count():
+        page.get_by_role("link", name="Next week").click()
+    link.click()
+    expect(page.get_by_role("heading", name=re.compile("^Free times on"))).to_contain_text(day.strftime("%a %d %b"))
+
+
 # -- the desk, 1280 px -----------------------------------------------------------------------------
 
 def test_the_desk_without_javascript(app, no_js, live_server, clinic, make_patient):
@@ -115,8 +124,7 @@ def test_the_desk_without_javascript(app, no_js, live_server, clinic, make_patie
     desk.get_by_role("button", name="Show").click()
     expect(desk.locator(".chips a")).to_have_count(1)
     desk.locator(".chips a", has_text=c.doctor.full_name).click()
-    desk.locator(f'nav.week a[href*="day={c.today.isoformat()}"]').click()
-    expect(desk.get_by_role("heading", name=re.compile("^Free times on"))).to_contain_text(c.today.strftime("%a %d %b"))
+    choose_day(desk, c.today)
     screenshot(desk, "nojs-desk-picker-1280")
     first = desk.locator(".slots > button").first
     time_shown = first.inner_text().strip()
@@ -264,7 +272,7 @@ def test_the_patient_without_javascript(app, no_js, live_server, clinic):
     patient.get_by_label("Speciality").select_option("Paediatrics")
     patient.get_by_role("button", name="Show").click()
     patient.locator(".chips a", has_text=c.doctor.full_name).click()
-    patient.locator(f'nav.week a[href*="day={tomorrow.isoformat()}"]').click()
+    choose_day(patient, tomorrow)
     screenshot(patient, "nojs-patient-picker-360")
     patient.locator(".slots > button", has_text="09:00").click()
     expect(patient.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
@@ -278,7 +286,7 @@ def test_the_patient_without_javascript(app, no_js, live_server, clinic):
     # Move it to 10:00: the picker opens on the doctor, a time asks first, then it moves.
     mine.get_by_role("link", name="Move").click()
     expect(patient.get_by_role("heading", name="Move the appointment")).to_be_visible()
-    patient.locator(f'nav.week a[href*="day={tomorrow.isoformat()}"]').click()
+    choose_day(patient, tomorrow)
     patient.locator(".slots > button", has_text="10:00").click()
     expect(patient.get_by_role("heading", name="Move the appointment?")).to_be_visible()
     screenshot(patient, "nojs-patient-move-confirm-360")
@@ -378,3 +386,73 @@ def test_the_doctors_chart_and_hours_without_javascript(no_js, live_server, doct
     doctor.locator("#confirm-page").get_by_role("button").click()
     expect(leave).to_have_count(0)
     clean(doctor)
+
+
+def test_the_desks_other_steps_without_javascript(app, no_js, live_server, clinic, make_patient):
+    """A walk-in seen today, a booking form shown again after a slip (what was typed kept), a move
+    with the reason the patient is told, and a no-show taken back."""
+    from app.core.clock import clock
+
+    c, server = clinic, live_server
+    desk = no_js(DESK)
+    sign_in(desk, server, c.desk.email)
+    desk.goto(server(f"/reception/patients/{c.patient.id}"))
+
+    # The time is taken by someone else while the form is open: shown again, the reason kept, the
+    # nearest free times offered.
+    zone = ZoneInfo(live_server.app.config["CLINIC_TIMEZONE"])
+    day = c.today + dt.timedelta(days=2)
+    desk.goto(server(f"/reception/appointments/book?patient={c.patient.id}&doctor={c.doctor.id}&day={day.isoformat()}"))
+    desk.locator(".slots > button", has_text="08:40").click()
+    desk.get_by_label("Reason for the visit (optional)").fill("Review of the blood results")
+    other = make_patient(given_name="Baraka", family_name="Mwangi")
+    with app.app_context():
+        from app.core.actor import Actor
+        from app.extensions import db
+        from app.scheduling import services
+        from app.scheduling.models import VisitMode
+
+        services.appointment_book(actor=Actor.for_user(c.desk), patient_id=other.id, doctor_id=c.doctor.id,
+                                  starts_at=dt.datetime.combine(day, dt.time(8, 40), tzinfo=zone),
+                                  mode=VisitMode.IN_PERSON, reason=None, idempotency_key="someone-else-first")
+        db.session.commit()
+    desk.get_by_role("button", name="Book this time").click()
+    expect(desk.get_by_role("link", name=re.compile("09:00"))).to_be_visible()
+    assert desk.get_by_label("Reason for the visit (optional)").input_value() == "Review of the blood results"
+    desk.get_by_role("link", name=re.compile("09:00")).click()
+    desk.get_by_label("Reason for the visit (optional)").fill("Review of the blood results")
+    desk.get_by_role("button", name="Book this time").click()
+    expect(desk.get_by_role("status")).to_contain_text("Booked Nyokabi Wanjiku")
+    clean(desk)
+
+    # Move it to 11:00, with the reason the patient is told.
+    booked = desk.locator("li[id^=appointment-]", has_text="09:00")
+    booked.get_by_role("link", name="Move").click()
+    expect(desk.get_by_role("heading", name="Move the appointment")).to_be_visible()
+    choose_day(desk, day)
+    desk.locator(".slots > button", has_text="11:00").click()
+    expect(desk.get_by_role("heading", name="Move the appointment?")).to_be_visible()
+    desk.get_by_label("Why is it moving?").fill("The doctor is in theatre in the morning")
+    desk.get_by_role("button", name="Move to this time").click()
+    expect(desk.get_by_role("status")).to_contain_text("Appointment moved")
+    expect(desk.locator("li[id^=appointment-]", has_text="11:00")).to_be_visible()
+    clean(desk)
+
+    # A walk-in: seen today, booked and checked in at once.
+    desk.get_by_role("link", name="Walk-in: see today").click()
+    desk.locator("#walk-in").get_by_role("button", name=re.compile(c.doctor.full_name)).click()
+    expect(desk.get_by_role("status")).to_contain_text("is checked in for")
+    expect(desk.locator("#queue-arrived")).to_contain_text("Nyokabi Wanjiku")
+    clean(desk)
+
+    # Two days on, 20 minutes after the moved appointment's start: a no-show, then taken back.
+    clock.freeze(dt.datetime.combine(day, dt.time(11, 20), tzinfo=zone))
+    desk.get_by_role("link", name="Front desk").click()
+    late = desk.locator("#queue-booked li", has_text="Nyokabi Wanjiku")
+    late.get_by_role("button", name="No-show").click()
+    expect(desk.get_by_role("status")).to_contain_text("Marked as no-show.")
+    expect(desk.locator("#queue-booked")).not_to_contain_text("Nyokabi Wanjiku")
+    desk.get_by_role("status").get_by_role("button", name="Undo").click()
+    expect(desk.get_by_role("status")).to_contain_text("No-show undone")
+    expect(late).to_be_visible()
+    clean(desk)

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.browser.conftest import screenshot, sign_in
+from tests.files_support import PDF
 
 pytestmark = pytest.mark.browser
 
@@ -322,6 +323,17 @@ def test_the_patient_without_javascript(app, no_js, live_server, clinic):
     patient.get_by_role("link", name="My record").click()
     expect(patient.get_by_role("heading", name=re.compile("record", re.I)).first).to_be_visible()
     screenshot(patient, "nojs-patient-record-360")
+    patient.get_by_role("link", name="Add a document").click()
+    patient.get_by_role("button", name="Add the document").click()  # no file yet: said beside the field
+    expect(patient.locator(".error").first).to_be_visible()
+    patient.get_by_label("Title").fill("Clinic letter, March")
+    patient.set_input_files("input[type=file]", files=[{"name": "letter.pdf", "mimeType": "application/pdf",
+                                                       "buffer": PDF}])
+    patient.get_by_role("button", name="Add the document").click()
+    expect(patient.locator("#documents")).to_contain_text("Clinic letter, March")
+    patient.get_by_role("link", name="Clinic letter, March").click()
+    expect(patient.get_by_role("heading", name="Clinic letter, March")).to_be_visible()
+    clean(patient)
     patient.get_by_role("link", name="Nyokabi Wanjiku").click()
     patient.get_by_label("Language").select_option("sw")
     patient.get_by_role("button", name="Save").click()

@@ -245,6 +245,7 @@ def test_the_doctor_without_javascript(no_js, live_server, doctors_day):
     # A prescription: the medicine chosen from the full list (no narrowing without JavaScript).
     baraka.get_by_role("link", name="Chart").click()
     doctor.get_by_role("link", name="Write a prescription").click()
+    expect(doctor.locator(".rx-find").first).to_be_hidden()  # it narrows the list as one types: JavaScript only
     medicines = doctor.locator("#items-0-medicine_id")
     medicines.select_option(medicines.locator("option", has_text="Amoxicillin").first.get_attribute("value"))
     doctor.locator("#items-0-dose").fill("500")

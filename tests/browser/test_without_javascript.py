@@ -266,6 +266,9 @@ def test_the_patient_without_javascript(app, no_js, live_server, clinic):
     c, server = clinic, live_server
     tomorrow = c.today + dt.timedelta(days=1)
     patient = no_js(PHONE)
+    sign_in(patient, server, c.account.email, password="not-my-password")
+    expect(patient.locator(".error, .alert").first).to_be_visible()
+    assert patient.input_value("#email") == c.account.email
     sign_in(patient, server, c.account.email)
     expect(patient).to_have_url(server("/patient/"))
 

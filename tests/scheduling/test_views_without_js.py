@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 
 from app.accounts.models import Role
-from tests.scheduling.conftest import MONDAY, THURSDAY, at
 from tests.html_forms import forms
+from tests.scheduling.conftest import MONDAY, THURSDAY, at
 
 
 def test_the_desks_speciality_choice_keeps_the_patient(signed_in, doctor, make_patient):

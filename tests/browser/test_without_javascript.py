@@ -154,6 +154,9 @@ def test_the_desk_without_javascript(app, no_js, live_server, clinic, make_patie
     desk.locator("li[id^=appointment-]", has_text=time_shown).get_by_role("link", name="Cancel").click()
     expect(desk.get_by_role("heading", name="Cancel the appointment")).to_be_visible()
     screenshot(desk, "nojs-desk-cancel-1280")
+    desk.get_by_role("link", name="Go back").click()  # second thoughts: nothing cancelled
+    expect(desk.get_by_role("heading", name="Nyokabi Wanjiku")).to_be_visible()
+    desk.locator("li[id^=appointment-]", has_text=time_shown).get_by_role("link", name="Cancel").click()
     desk.get_by_label(re.compile("Reason")).fill("The clinic is closed for a training day")
     desk.get_by_role("button", name="Cancel the appointment").click()
     expect(desk.get_by_role("status")).to_contain_text("Appointment cancelled")

@@ -56,3 +56,17 @@ def test_a_speciality_chosen_while_moving_lists_its_doctors(app, doctor, make_us
     page = response.get_data(as_text=True)
     assert response.status_code == 200, response.headers.get("Location")
     assert "Dr Otieno Ouma" in page and doctor.full_name not in page.split('class="chips"', 1)[1]
+
+
+def test_the_desks_cancel_page_leads_back_without_cancelling(app, signed_in, doctor, make_patient, book, freeze):
+    """The cancel page is the desk's confirmation: besides the destructive button, a way back."""
+    from tests.scheduling.conftest import appointment
+
+    freeze(at(MONDAY, 8))
+    desk, desk_user = signed_in(Role.RECEPTION)
+    patient = make_patient()
+    appointment_id = book(desk_user, patient.id, doctor.id, at(THURSDAY, 9))
+    page = desk.get(f"/reception/appointments/{appointment_id}/cancel").get_data(as_text=True)
+    assert f'<a class="btn btn-block" href="/reception/patients/{patient.id}">Go back</a>' in page
+    with app.app_context():
+        assert appointment(appointment_id).status == "booked"

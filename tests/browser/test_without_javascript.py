@@ -475,3 +475,21 @@ def test_the_desks_other_steps_without_javascript(app, no_js, live_server, clini
     expect(desk.get_by_role("status")).to_contain_text("No-show undone")
     expect(late).to_be_visible()
     clean(desk)
+
+
+def test_the_desks_speciality_choice_with_javascript_keeps_the_patient_too(chromium, live_server, clinic):
+    """The same form, with htmx: the choice swaps the picker alone and the address keeps the patient."""
+    context = chromium.new_context(viewport=DESK, locale="en-GB")
+    try:
+        desk = context.new_page()
+        sign_in(desk, live_server, clinic.desk.email)
+        desk.goto(live_server(f"/reception/appointments/book?patient={clinic.patient.id}"))
+        desk.wait_for_function("() => window.htmx !== undefined")
+        desk.get_by_label("Speciality").select_option("Paediatrics")
+        expect(desk.locator(".chips a")).to_have_count(1)
+        expect(desk).to_have_url(re.compile(rf"patient={clinic.patient.id}\b.*speciality=Paediatrics|"
+                                            rf"speciality=Paediatrics.*patient={clinic.patient.id}\b"))
+        desk.locator(".chips a", has_text=clinic.doctor.full_name).click()
+        expect(desk.get_by_role("heading", name="Book for Nyokabi Wanjiku")).to_be_visible()
+    finally:
+        context.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import parse_qsl, urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,6 +30,13 @@ NAVIGATION = {
 }
 
 
+def get_form_action(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """A GET form's action and the hidden fields its query string must travel in: a browser
+    submitting a GET form replaces the action's query string with the form's fields."""
+    parts = urlsplit(url)
+    return parts._replace(query="").geturl(), parse_qsl(parts.query, keep_blank_values=True)
+
+
 def register(app) -> None:
     # The domains add their part of the layout (role_label, unread_messages) with their own
     # context processors: see register_hooks in app/__init__.py.
@@ -43,6 +51,7 @@ def register(app) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.jinja_env.globals["asset_url"] = asset_url
+    app.jinja_env.globals["get_form_action"] = get_form_action
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(app.config["CLINIC_TIMEZONE"])

@@ -128,3 +128,18 @@ def test_the_medicine_list_narrows_as_the_doctor_types(app, clinic):
     assert len(options.data) < 5000 and "HX-Request" in options.headers.get("Vary", "")
     nothing = doctor.get("/doctor/prescriptions/medicines?q=zzzz").get_data(as_text=True)
     assert 'value="0"' in nothing and "No medicine in the formulary matches" in nothing
+
+
+def test_change_opens_a_new_prescription_filled_from_the_old_one(app, clinic):
+    """"Change" on a signed prescription: its medicines, doses and pharmacy, ready to sign again."""
+    doctor = signed_in_as(app, clinic["doctor"])
+    page = f"/doctor/patients/{clinic['patient'].id}/prescriptions/new"
+    signed = doctor.post(page, form_for(clinic, "Paracetamol", "tablet", dose="1000", quantity="20"), page=page)
+    assert signed.status_code == 303
+    with app.app_context():
+        old_id = db.session.execute(select(Prescription.id)).scalar_one()
+    response = doctor.get(f"{page}?supersedes={old_id}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert f'name="supersedes" value="{old_id}"' in body
+    assert re.search(r'name="items-0-dose"[^>]*value="1000', body)

@@ -281,3 +281,16 @@ def test_many_documents_show_the_latest_and_the_rest_on_demand_with_their_links(
     older = re.search(r'id="older-document"><a class="btn btn-quiet" href="([^"]+)"', own).group(1)
     rest = clinic["as_patient"].get(older.replace("&amp;", "&")).get_data(as_text=True)
     assert re.search(r'href="/patient/record/documents/\d+/view">Report 0', rest)
+
+
+def test_the_doctors_pages_of_one_document_link_to_the_doctors_view(app, clinic):
+    """Without JavaScript "More" opens the entry's actions on a page of its own; from there, and from
+    the amend and entered-in-error pages, the document's link must be the doctor's (not the patient's: 403)."""
+    doctor, patient = clinic["doctor"], clinic["patient"]
+    upload(doctor, doctor_upload_url(patient), PDF, "x.pdf", "application/pdf")
+    (entry,) = entries(app, patient.id)
+    for action in ("actions", "amend", "entered-in-error"):
+        page = doctor.get(f"/doctor/patients/{patient.id}/entries/{entry.id}/{action}").get_data(as_text=True)
+        links = re.findall(r'class="document-link" href="([^"]+)"', page)
+        assert links == [f"/doctor/patients/{patient.id}/documents/{entry.id}/view"], (action, links)
+        assert doctor.get(links[0]).status_code == 200

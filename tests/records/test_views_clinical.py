@@ -198,6 +198,20 @@ def test_find_patients_by_diagnosis_lists_only_those_in_care(app, seen, make_pat
     assert "Several codes match" in response.get_data(as_text=True) and 'value="malaria"' in response.get_data(as_text=True)
 
 
+def test_several_codes_found_by_diagnosis_are_links_that_run_the_search(app, seen, make_patient):
+    """Without JavaScript a button that fills the field does nothing: the codes offered after a search
+    that found several are links to the search for each one."""
+    browser = seen[0]
+    response = browser.get("/doctor/patients/by-diagnosis?code=malaria")
+    body = response.get_data(as_text=True)
+    matches = body[body.index('class="list icd10-list"'):body.index("</ul>", body.index('class="list icd10-list"'))]
+    assert response.status_code == 422 and "<button" not in matches
+    links = re.findall(r'<a class="btn btn-quiet small icd10-pick" href="([^"]+)"', matches)
+    assert "/doctor/patients/by-diagnosis?code=B54" in links
+    found = browser.get("/doctor/patients/by-diagnosis?code=B54")
+    assert found.status_code == 200 and "Unspecified malaria" in found.get_data(as_text=True)
+
+
 def test_the_patient_sees_their_soap_note_coded_diagnosis_and_allergies(app, signed_in, make_patient, make_user, care):
     browser, person = signed_in(Role.PATIENT)
     patient = make_patient(user_id=person.id)

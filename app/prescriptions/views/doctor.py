@@ -2,6 +2,8 @@
 override them with a reason, and follow what the pharmacy does with it (questions arrive live)."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -49,7 +51,8 @@ def prescription_new(patient_id: int):
         data = {}
         if supersedes:
             old = prescription_for_reader(actor=current_actor(), prescription_id=supersedes)
-            data = {"items": [dict(item, dose=item["dose"]) for item in old.items], "pharmacy_id": old.pharmacy_id,
+            # Items keep the dose as text ("960.000"); the form's field wants the number.
+            data = {"items": [dict(item, dose=Decimal(item["dose"])) for item in old.items], "pharmacy_id": old.pharmacy_id,
                     "refills": old.refills_allowed}
         return _page(patient, _form(formdata=None, **data), supersedes=supersedes)
     form = _form()

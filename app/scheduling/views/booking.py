@@ -78,7 +78,9 @@ def move_page(appointment_id: int, *, endpoint: str, done_message: str, done_url
         return redirect(done_url(appointment), code=303)
     if request.method == "POST":
         abort(400)
-    if "doctor" not in request.args:  # the picker then opens on the doctor's first day with a free time
+    if "doctor" not in request.args and "speciality" not in request.args:
+        # The picker then opens on the doctor's first day with a free time (a speciality chosen in
+        # the picker lists its doctors instead).
         return redirect(url_for(endpoint, appointment_id=appointment_id, doctor=appointment.doctor_id))
     if "start" in request.args:
         return _move_confirm(appointment, endpoint=endpoint)

@@ -91,7 +91,8 @@ def _ask_to_start_alongside(appointment_id: int, busy, *, redirect_to: str, frag
 
 
 def cancel_page(appointment_id: int, *, done_url):
-    """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`."""
+    """GET: the cancel form; POST: cancel with a reason (the patient is told). `done_url(appointment)`:
+    where it goes afterwards, and where "Go back" leads (nothing cancelled)."""
 
     from app.core.htmx import render_form
     from app.scheduling.forms import CancelForm
@@ -106,8 +107,9 @@ def cancel_page(appointment_id: int, *, done_url):
             services.appointment_cancel(actor=current_actor(), appointment_id=appointment_id, reason=form.reason.data)
         except DomainError as error:
             form.reason.errors = list(form.reason.errors) + [error.message]
-            return render_form("scheduling/cancel.html", form=form, appointment=appointment, status=422)
+            return render_form("scheduling/cancel.html", form=form, appointment=appointment,
+                               back_url=done_url(appointment), status=422)
         flash(_("Appointment cancelled; the patient has been told."), "success")
         return redirect(done_url(appointment), code=303)
-    return render_form("scheduling/cancel.html", form=form, appointment=appointment,
+    return render_form("scheduling/cancel.html", form=form, appointment=appointment, back_url=done_url(appointment),
                        status=422 if request.method == "POST" else 200)

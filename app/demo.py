@@ -163,6 +163,14 @@ def _seed_earlier_visits(patient, doctor: User, now: dt.datetime, rng: random.Ra
                   recorded_at=when, content={"text": NOTES[0]})
 
 
+def _seed_duplicate(patients) -> None:
+    """Daniel Kamau registered a second time at the desk, names swapped and his phone typed the local
+    way: the pair the admin's "Duplicate records" page shows (and may merge)."""
+    daniel = next(p for p in patients if (p.given_name, p.family_name) == ("Daniel", "Kamau"))
+    patient_create(given_name="Kamau", family_name="Daniel", sex="male", phone="0712 000 110",
+                   date_of_birth=daniel.date_of_birth)
+
+
 def seed_demo(*, only_if_empty: bool = False) -> bool:
     if only_if_empty and db.session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return False
@@ -216,6 +224,7 @@ def seed_demo(*, only_if_empty: bool = False) -> bool:
                       recorded_at=when,
                       content={"text": NOTES[visit]})
     _seed_earlier_visits(patients[0], doctor, now, rng)
+    _seed_duplicate(patients)
     from app.scheduling.demo import seed_scheduling
 
     doctors = [doctor] + [staff[email] for email, *_ in MORE_DOCTORS]

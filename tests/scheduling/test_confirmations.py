@@ -50,3 +50,30 @@ def test_another_patients_appointment_is_not_even_asked_about(signed_in, make_pa
     stranger, user = signed_in(Role.PATIENT)
     make_patient(user_id=user.id)
     assert stranger.get(f"/patient/appointments/{booked}/cancel").status_code == 404
+
+
+def test_removing_a_leave_names_it_in_the_question(app, signed_in, freeze):
+    """The doctor with two leaves ahead is asked about the one pressed, by its dates, in the dialog
+    and on the page without JavaScript."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.scheduling.availability import exception_add
+    from app.scheduling.models import AvailabilityException, ExceptionKind
+
+    freeze(at(TUESDAY, 7))
+    browser, doctor = signed_in(Role.DOCTOR)
+    with app.app_context():
+        exception_add(doctor_id=doctor.id, kind=ExceptionKind.LEAVE, first_day=TUESDAY + dt.timedelta(days=7),
+                      last_day=TUESDAY + dt.timedelta(days=9))
+        exception_add(doctor_id=doctor.id, kind=ExceptionKind.LEAVE, first_day=TUESDAY + dt.timedelta(days=21))
+        db.session.commit()
+        first_id = min(db.session.execute(select(AvailabilityException.id)).scalars())
+    remove = f"/doctor/appointments/availability/exceptions/{first_id}/delete"
+    page = browser.get("/doctor/appointments/availability").get_data(as_text=True)
+    form = re.search(rf'<form method="post" action="{remove}"[^>]*>', page).group(0)
+    assert 'data-confirm-detail="Away: 09 Mar 2027 – 11 Mar 2027"' in form
+    question = browser.get(remove).get_data(as_text=True)
+    assert "Away: 09 Mar 2027 – 11 Mar 2027" in question and "23 Mar 2027" not in question

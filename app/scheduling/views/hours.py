@@ -10,6 +10,7 @@ from app.core.confirm import Ask
 from app.core.errors import DomainError, NotFound
 from app.core.forms import show_error
 from app.core.htmx import render_form
+from app.core.i18n import format_day
 from app.scheduling import availability, queries
 from app.scheduling.forms import WEEKDAYS, ExceptionForm, WeeklyHoursForm
 from app.scheduling.models import ExceptionKind
@@ -22,7 +23,8 @@ def _page(doctor, urls: dict, *, hours_form=None, exception_form=None, conflicts
     return render_form("scheduling/hours.html", doctor=doctor, hours=hours, exceptions=exceptions, weekdays=WEEKDAYS,
                        hours_form=hours_form or WeeklyHoursForm(formdata=None),
                        exception_form=exception_form or ExceptionForm(formdata=None),
-                       conflicts=conflicts, urls=urls, remove_question=REMOVE_QUESTION, status=status)
+                       conflicts=conflicts, urls=urls, remove_question=REMOVE_QUESTION,
+                       exception_label=_exception_label, status=status)
 
 
 def _after_change(conflicts, urls):
@@ -72,10 +74,21 @@ def add_exception(doctor, urls):
 REMOVE_QUESTION = _l("Remove this leave or these extra hours? The times change at once.")
 
 
+def _exception_label(ex) -> str:
+    """What the confirmation names: "Away: 03 Dec 2026 – 05 Dec 2026", "Extra hours: 06 Dec 2026 09:00–12:00"."""
+    days = format_day(ex.first_day, "dd MMM y")
+    if ex.last_day != ex.first_day:
+        days += " – " + format_day(ex.last_day, "dd MMM y")
+    if ex.start:
+        days += f" {ex.start.strftime('%H:%M')}–{ex.end.strftime('%H:%M')}"
+    return f"{_('Away') if ex.kind == 'leave' else _('Extra hours')}: {days}"
+
+
 def ask_remove_exception(doctor, urls, exception_id: int) -> Ask:
-    if exception_id not in {ex.id for ex in queries.exceptions_ahead(doctor.id)}:
+    found = next((ex for ex in queries.exceptions_ahead(doctor.id) if ex.id == exception_id), None)
+    if found is None:
         abort(404)  # another doctor's, or gone
-    return Ask(question=str(REMOVE_QUESTION), yes=_("Remove"), back=urls["page"])
+    return Ask(question=str(REMOVE_QUESTION), yes=_("Remove"), back=urls["page"], detail=_exception_label(found))
 
 
 def remove_exception(doctor, urls, exception_id: int):

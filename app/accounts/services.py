@@ -243,14 +243,20 @@ def token_redeem(*, raw_token: str, purpose: TokenPurpose, new_password: str) ->
 RESET_EMAIL_INTERVAL = dt.timedelta(minutes=2)
 
 
-def _reset_recently_sent(user: User) -> bool:
-    """One reset email per account every few minutes: the form cannot be used to flood an inbox."""
+def _latest_token_at(user: User, purpose: TokenPurpose) -> dt.datetime | None:
+    """When the account's newest link for `purpose` was made (UTC), if ever."""
     latest = db.session.execute(
         select(func.max(AccountToken.created_at)).where(AccountToken.user_id == user.id,
-                                                        AccountToken.purpose == TokenPurpose.PASSWORD_RESET.value)
+                                                        AccountToken.purpose == purpose.value)
     ).scalar_one_or_none()
     if latest is not None and latest.tzinfo is None:
         latest = latest.replace(tzinfo=dt.timezone.utc)
+    return latest
+
+
+def _reset_recently_sent(user: User) -> bool:
+    """One reset email per account every few minutes: the form cannot be used to flood an inbox."""
+    latest = _latest_token_at(user, TokenPurpose.PASSWORD_RESET)
     return latest is not None and latest > utcnow() - RESET_EMAIL_INTERVAL
 
 
@@ -458,20 +464,10 @@ def _invite_links_end(user: User) -> None:
         token.used_at = now
 
 
-def _latest_invitation_at(user: User) -> dt.datetime | None:
-    latest = db.session.execute(
-        select(func.max(AccountToken.created_at)).where(AccountToken.user_id == user.id,
-                                                        AccountToken.purpose == TokenPurpose.INVITE.value)
-    ).scalar_one_or_none()
-    if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=dt.timezone.utc)
-    return latest
-
-
 def staff_invite_resend(*, actor: Actor, user_id: int) -> User:
     """Email a new invitation link; every earlier link of this person stops working."""
     user = _invitee_locked(user_id)
-    latest = _latest_invitation_at(user)
+    latest = _latest_token_at(user, TokenPurpose.INVITE)
     if latest is not None and latest > utcnow() - INVITE_RESEND_INTERVAL:
         raise InvitationJustSent(_("An invitation was sent to %(email)s a moment ago: nothing more was sent.",
                                    email=user.email))

@@ -60,7 +60,6 @@ def merge_pair(first_id: int, second_id: int):
         if refused.field == "reason":
             typed["errors"]["reason"] = refused.message
             return _page(status=422, typed=typed)
-        db.session.rollback()
         return _page(status=REFUSED, refusal=refused.message)
     flash(_("%(merged)s was merged into %(kept)s.", merged=done.merged.mrn, kept=done.kept.mrn), "success")
     return redirect(url_for("admin.merge.duplicates"), code=303)
@@ -80,7 +79,6 @@ def undo(merge_id: int):
     try:
         undone = merge.patients_merge_undo(actor=current_actor(), merge_id=merge_id)
     except merge.MergeRefused as refused:
-        db.session.rollback()
         return _page(status=REFUSED, refusal=refused.message)
     flash(_("The merge was undone: %(merged)s and %(kept)s are separate records again.",
             merged=undone.merged.mrn, kept=undone.kept.mrn), "success")

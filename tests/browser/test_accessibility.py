@@ -90,10 +90,12 @@ def clinic(app, live_server, make_user, make_patient, care):
         for weekday in range(7):
             weekly_hours_set(doctor_id=doctor.id, weekday=weekday,
                              intervals=[HoursInput(dt.time(0, 0), dt.time(23, 40), 20)])
+        sites = {}
         for kind, name in ((SiteKind.PHARMACY, "Ngong Road Pharmacy"), (SiteKind.LAB, "MyAfya Laboratory")):
             site = Site(name=name, kind=kind.value)
             db.session.add(site)
             db.session.flush()
+            sites[kind] = site.id
             staff = pharmacist if kind == SiteKind.PHARMACY else technician
             db.session.get(StaffProfile, staff.id).site_id = site.id
         for kind, content in ((EntryKind.ALLERGY, {"substance": "Penicillin", "severity": "severe", "reaction": "Rash"}),
@@ -110,9 +112,41 @@ def clinic(app, live_server, make_user, make_patient, care):
         desk_actor = Actor(user_id=desk.id, role=Role.RECEPTION.value)
         appointment_book(actor=desk_actor, patient_id=patient.id, doctor_id=doctor.id,
                          starts_at=free_slots(doctor.id, today)[2].starts_at, reason="Cough")
+        prescription_id, lab_order_id = _queues_with_work(doctor, patient, pharmacy_id=sites[SiteKind.PHARMACY],
+                                                          lab_id=sites[SiteKind.LAB])
         db.session.commit()
     return SimpleNamespace(doctor=doctor, desk=desk, admin=admin, pharmacist=pharmacist, technician=technician,
-                           person=person, patient=patient, today=today)
+                           person=person, patient=patient, today=today, prescription_id=prescription_id,
+                           lab_order_id=lab_order_id)
+
+
+def _queues_with_work(doctor, patient, *, pharmacy_id: int, lab_id: int) -> tuple[int, int]:
+    """A prescription waiting at the pharmacy and a lab order waiting at the lab (the queues' rows,
+    badges and buttons are what axe must see, not an empty list)."""
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.labs.models import LabTest
+    from app.labs.ordering import lab_order_place
+    from app.labs.services import catalogue_ensure
+    from app.prescriptions.models import Medicine
+    from app.prescriptions.prescribing import ItemInput, prescription_sign
+    from app.prescriptions.services import formulary_ensure
+
+    formulary_ensure()
+    catalogue_ensure()
+    actor = Actor(user_id=doctor.id, role=Role.DOCTOR.value)
+    paracetamol = db.session.execute(select(Medicine.id).where(Medicine.name == "Paracetamol",
+                                                               Medicine.form == "tablet")).scalar_one()
+    prescription = prescription_sign(actor=actor, patient_id=patient.id, pharmacy_id=pharmacy_id, refills=0,
+                                     overrides={}, items=[ItemInput(medicine_id=paracetamol, dose=Decimal("500"),
+                                                                    route="oral", frequency="tds", days=5, quantity=15)])
+    fbc = db.session.execute(select(LabTest.id).where(LabTest.code == "FBC")).scalar_one()
+    order = lab_order_place(actor=actor, patient_id=patient.id, site_id=lab_id, test_ids=[fbc], urgency="urgent",
+                            note="Pale, tired.")
+    return prescription.id, order.id
 
 
 @pytest.fixture
@@ -161,14 +195,14 @@ def test_doctor_pages_at_the_desk(role_page, live_server, clinic):
 def test_pharmacist_queue_on_a_tablet(role_page, live_server, clinic):
     page = role_page(TABLET)
     sign_in(page, live_server, clinic.pharmacist.email)
-    check_pages(page, live_server, "pharmacist", ["/pharmacy/"])
+    check_pages(page, live_server, "pharmacist", ["/pharmacy/", f"/pharmacy/prescriptions/{clinic.prescription_id}"])
     focused_screenshot(page, live_server, "pharmacist", "/pharmacy/")
 
 
 def test_lab_queue_on_a_tablet(role_page, live_server, clinic):
     page = role_page(TABLET)
     sign_in(page, live_server, clinic.technician.email)
-    check_pages(page, live_server, "lab", ["/lab/"])
+    check_pages(page, live_server, "lab", ["/lab/", f"/lab/orders/{clinic.lab_order_id}"])
     focused_screenshot(page, live_server, "lab", "/lab/")
 
 

@@ -37,7 +37,7 @@ PATIENT_MODULES = (
     "app/consultations/views/room.py", "app/consultations/room_socket.py", "app/consultations/chat_files.py",
     "app/consultations/views/room_panel.py", "app/consultations/recordings.py",
     "app/prescriptions/models.py", "app/prescriptions/notices.py",
-    "app/labs/models.py", "app/labs/notices.py",
+    "app/labs/models.py", "app/labs/notices.py", "app/records/telling.py",
 )
 
 
@@ -106,3 +106,11 @@ def unmarked_text(path: Path) -> list[str]:
     texts += re.sub(r"<[^>]*>", "\n", source).splitlines()
     words = {w for text in texts for w in re.findall(r"[^\W\d_]{2,}", text)}
     return sorted(words - UNTRANSLATABLE)
+
+
+def app_msgids() -> dict:
+    """Every msgid the app writes, staff pages included: all templates and all of app/."""
+    found = msgids(sorted(TEMPLATES.rglob("*.html")), "jinja2")
+    for key, where in msgids(sorted((ROOT / "app").rglob("*.py")), "python").items():
+        found.setdefault(key, []).extend(where)
+    return found

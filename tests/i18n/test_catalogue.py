@@ -15,6 +15,7 @@ from app.core.i18n import compile_catalogues
 from tests.i18n.catalogue import (
     ROOT,
     TEMPLATES,
+    app_msgids,
     patient_msgids,
     patient_templates,
     swahili_catalogue,
@@ -35,6 +36,15 @@ def test_every_string_a_patient_reads_has_a_swahili_translation(env):
     assert len(wanted) > 150, f"only {len(wanted)} patient-facing strings found: is the extraction broken?"
     problems = untranslated(wanted, swahili_catalogue())
     assert not problems, ("patient-facing strings without Swahili (run `make translations`, then translate them in "
+                          "translations/sw/LC_MESSAGES/messages.po):\n" + "\n".join(problems))
+
+
+def test_every_string_staff_read_has_a_swahili_translation_too():
+    """A doctor, pharmacist or technician may choose Swahili as well: no page falls back to English."""
+    wanted = app_msgids()
+    assert len(wanted) > 1000, f"only {len(wanted)} strings found: is the extraction broken?"
+    problems = untranslated(wanted, swahili_catalogue())
+    assert not problems, ("strings without Swahili (run `make translations`, then translate them in "
                           "translations/sw/LC_MESSAGES/messages.po):\n" + "\n".join(problems))
 
 

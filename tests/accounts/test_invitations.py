@@ -145,14 +145,16 @@ def test_two_resends_at_the_same_instant_send_one_email(app, invited, outbox):
     assert len(outbox()) == 2
 
 
-def _resend_racing_another(app, admin_user, user_id: int) -> None:
-    services.staff_invite_resend(actor=Actor.for_user(admin_user), user_id=user_id)  # not committed yet
+def _race(app, first, second) -> object:
+    """`first()` runs here and holds its locks uncommitted; `second()` runs in another session, waits on
+    them, and goes on once `first` commits: what `second` returned or raised."""
+    first()
     outcome, done = {}, threading.Event()
 
-    def second() -> None:
+    def other() -> None:
         with app.app_context():
             try:
-                outcome["result"] = services.staff_invite_resend(actor=Actor.for_user(admin_user), user_id=user_id)
+                outcome["result"] = second()
                 db.session.commit()
             except Exception as error:  # noqa: BLE001 - handed to the test
                 outcome["result"] = error
@@ -161,14 +163,20 @@ def _resend_racing_another(app, admin_user, user_id: int) -> None:
                 db.session.remove()
                 done.set()
 
-    thread = threading.Thread(target=second)
+    thread = threading.Thread(target=other)
     thread.start()
     while not done.is_set() and not _waiting_on_a_lock():
         done.wait(timeout=0.02)
     db.session.commit()
     thread.join(timeout=30)
     assert not thread.is_alive()
-    assert isinstance(outcome["result"], services.InvitationJustSent), outcome["result"]
+    return outcome["result"]
+
+
+def _resend_racing_another(app, admin_user, user_id: int) -> None:
+    resend = lambda: services.staff_invite_resend(actor=Actor.for_user(admin_user), user_id=user_id)  # noqa: E731
+    result = _race(app, resend, resend)
+    assert isinstance(result, services.InvitationJustSent), result
 
 
 # -- withdrawing --------------------------------------------------------------------------------------
@@ -259,3 +267,24 @@ def test_admin_changes_to_accounts_are_audited(app, invited, make_user):
     for action in ("account.role_change", "account.sessions_end", "account.deactivate", "account.reactivate"):
         assert audited(app, action) == [f"user:{other.id}"], action
     assert len(audited(app, "account.invite")) == 1
+
+
+
+@pytest.mark.parametrize("withdrawn_first", [True, False])
+def test_accepting_while_the_invitation_is_withdrawn_one_of_them_wins_whole(app, invited, db_user, withdrawn_first):
+    """The invitee sets a password at the instant the admin withdraws: the two take turns on the link's
+    lock. Withdrawn first, the link is dead and no password is set; accepted first, the withdrawal is
+    refused and the account stays active with its password."""
+    _, admin_user, user_id, link = invited
+    raw_token = link.rsplit("/invite/", 1)[1]
+    withdraw = lambda: services.staff_invite_revoke(actor=Actor.for_user(admin_user), user_id=user_id)  # noqa: E731
+    accept = lambda: services.token_redeem(raw_token=raw_token, purpose=services.TokenPurpose.INVITE,  # noqa: E731
+                                           new_password=NEW_PASSWORD)
+    with app.app_context():
+        result = _race(app, withdraw, accept) if withdrawn_first else _race(app, accept, withdraw)
+    account = db_user(INVITE["email"])
+    assert isinstance(result, services.DomainError), result
+    if withdrawn_first:
+        assert (account.is_active_account, account.password_hash) == (False, None)
+    else:
+        assert account.is_active_account and account.password_hash is not None

@@ -125,7 +125,6 @@ class User(Base):
         return f"{self.id}:{self.session_token}"
 
 
-
 class SiteKind(str, enum.Enum):
     CLINIC = "clinic"
     PHARMACY = "pharmacy"

@@ -206,7 +206,6 @@ class WalkInForm(FlaskForm):
                                      validators=[Optional(), Length(max=300)])
 
 
-
 class PatientDetailsForm(FlaskForm):
     """The desk corrects who a patient is (app/records/demographics.py); `version`: the details as
     the form was opened, so a save over someone else's newer change is refused."""
@@ -222,6 +221,7 @@ class PatientDetailsForm(FlaskForm):
                       validators=[Optional()])
     national_id = StringField(_l("National ID (optional)"), validators=[Optional(), Length(max=20)])
     version = HiddenField()
+
 
 def _reason_field(label):
     return TextAreaField(label, filters=[_strip], validators=[

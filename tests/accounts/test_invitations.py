@@ -269,7 +269,6 @@ def test_admin_changes_to_accounts_are_audited(app, invited, make_user):
     assert len(audited(app, "account.invite")) == 1
 
 
-
 @pytest.mark.parametrize("withdrawn_first", [True, False])
 def test_accepting_while_the_invitation_is_withdrawn_one_of_them_wins_whole(app, invited, db_user, withdrawn_first):
     """The invitee sets a password at the instant the admin withdraws: the two take turns on the link's

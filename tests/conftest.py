@@ -206,11 +206,11 @@ def make_sites(app):
 
 @pytest.fixture
 def staff_at(app, make_user):
-    """staff_at(Role.LAB, site_id) -> a user of that role who works at that site (or at none)."""
+    """staff_at(Role.LAB, site_id, full_name=...) -> a user of that role who works at that site (or at none)."""
     from app.extensions import db
 
-    def make(role: Role, site_id: int | None) -> User:
-        user = make_user(role)
+    def make(role: Role, site_id: int | None, **fields) -> User:
+        user = make_user(role, **fields)
         with app.app_context():
             db.session.get(StaffProfile, user.id).site_id = site_id
             db.session.commit()

@@ -15,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from app.accounts.models import Role, Site, SiteKind, StaffProfile
+from app.accounts.models import Role, SiteKind
 from app.core.actor import Actor
 from app.scheduling.models import Appointment, AppointmentStatus
 from tests.browser.conftest import screenshot, sign_in
@@ -62,7 +62,7 @@ def focused_screenshot(page, server, role: str, path: str) -> None:
 
 
 @pytest.fixture
-def clinic(app, live_server, make_user, make_patient, care):
+def clinic(app, live_server, make_user, make_patient, care, make_sites, staff_at):
     """A doctor working every day, a patient with an account, their chart with entries, a booking
     ahead, a completed visit today (a faded row on the boards), and one staff member per role."""
     from app.core.clock import clock
@@ -80,8 +80,10 @@ def clinic(app, live_server, make_user, make_patient, care):
     doctor = make_user(Role.DOCTOR, full_name="Dr Achieng Otieno")
     desk = make_user(Role.RECEPTION, full_name="Wanjiku Kamau")
     admin = make_user(Role.ADMIN, full_name="Amina Hassan")
-    pharmacist = make_user(Role.PHARMACIST, full_name="Grace Wanjiru")
-    technician = make_user(Role.LAB, full_name="Peter Mwangi")
+    (pharmacy_id,) = make_sites(SiteKind.PHARMACY, "Ngong Road Pharmacy")
+    (lab_id,) = make_sites(SiteKind.LAB, "MyAfya Laboratory")
+    pharmacist = staff_at(Role.PHARMACIST, pharmacy_id, full_name="Grace Wanjiru")
+    technician = staff_at(Role.LAB, lab_id, full_name="Peter Mwangi")
     person = make_user(Role.PATIENT, full_name="Baraka Mwangi")
     patient = make_patient(given_name="Baraka", family_name="Mwangi", user_id=person.id, phone="+254712000777")
     care(doctor, patient)
@@ -90,14 +92,6 @@ def clinic(app, live_server, make_user, make_patient, care):
         for weekday in range(7):
             weekly_hours_set(doctor_id=doctor.id, weekday=weekday,
                              intervals=[HoursInput(dt.time(0, 0), dt.time(23, 40), 20)])
-        sites = {}
-        for kind, name in ((SiteKind.PHARMACY, "Ngong Road Pharmacy"), (SiteKind.LAB, "MyAfya Laboratory")):
-            site = Site(name=name, kind=kind.value)
-            db.session.add(site)
-            db.session.flush()
-            sites[kind] = site.id
-            staff = pharmacist if kind == SiteKind.PHARMACY else technician
-            db.session.get(StaffProfile, staff.id).site_id = site.id
         for kind, content in ((EntryKind.ALLERGY, {"substance": "Penicillin", "severity": "severe", "reaction": "Rash"}),
                               (EntryKind.PROBLEM, {"condition": "Asthma", "onset": "2019"}),
                               (EntryKind.MEDICATION, {"drug": "Salbutamol", "dose": "100 mcg", "frequency": "as needed"}),
@@ -112,8 +106,7 @@ def clinic(app, live_server, make_user, make_patient, care):
         desk_actor = Actor(user_id=desk.id, role=Role.RECEPTION.value)
         appointment_book(actor=desk_actor, patient_id=patient.id, doctor_id=doctor.id,
                          starts_at=free_slots(doctor.id, today)[2].starts_at, reason="Cough")
-        prescription_id, lab_order_id = _queues_with_work(doctor, patient, pharmacy_id=sites[SiteKind.PHARMACY],
-                                                          lab_id=sites[SiteKind.LAB])
+        prescription_id, lab_order_id = _queues_with_work(doctor, patient, pharmacy_id=pharmacy_id, lab_id=lab_id)
         db.session.commit()
     return SimpleNamespace(doctor=doctor, desk=desk, admin=admin, pharmacist=pharmacist, technician=technician,
                            person=person, patient=patient, today=today, prescription_id=prescription_id,

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from app.accounts.models import Role, Site, SiteKind, StaffProfile
+from app.accounts.models import Role, SiteKind
 from app.extensions import db
 from app.labs.services import catalogue_ensure
 from tests.browser.conftest import csp_violations, screenshot, sign_in
@@ -19,19 +19,16 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def lab_world(app, make_user, make_patient, care):
+def lab_world(app, make_user, make_patient, care, make_sites, staff_at):
     doctor = make_user(Role.DOCTOR, full_name="Dr Achieng Otieno")
     person = make_user(Role.PATIENT, full_name="Baraka Mwangi", language="sw")
     patient = make_patient(given_name="Baraka", family_name="Mwangi", user_id=person.id, phone="+254712000777",
                            sex="male", date_of_birth=dt.date(1979, 6, 2))
     care(doctor, patient)
-    technician = make_user(Role.LAB, full_name="Peter Mwangi")
+    (lab,) = make_sites(SiteKind.LAB, "MyAfya Laboratory")
+    technician = staff_at(Role.LAB, lab, full_name="Peter Mwangi")
     with app.app_context():
         catalogue_ensure()
-        site = Site(name="MyAfya Laboratory", kind=SiteKind.LAB.value)
-        db.session.add(site)
-        db.session.flush()
-        db.session.get(StaffProfile, technician.id).site_id = site.id
         db.session.commit()
     return {"doctor": doctor, "person": person, "patient": patient, "technician": technician}
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from playwright.sync_api import expect
 
-from app.accounts.models import Role, Site, SiteKind, StaffProfile
+from app.accounts.models import Role, SiteKind
 from app.core.actor import Actor
 from app.extensions import db
 from app.prescriptions.models import Medicine, StockBatch
@@ -23,26 +23,23 @@ COTRIMOXAZOLE = "Sulfamethoxazole + trimethoprim"
 
 
 @pytest.fixture
-def pharmacy_world(app, make_user, make_patient, care):
+def pharmacy_world(app, make_user, make_patient, care, make_sites, staff_at):
     doctor = make_user(Role.DOCTOR, full_name="Dr Achieng Otieno")
     person = make_user(Role.PATIENT, full_name="Baraka Mwangi", language="sw")
     patient = make_patient(given_name="Baraka", family_name="Mwangi", user_id=person.id, phone="+254712000777")
     care(doctor, patient)
-    pharmacist = make_user(Role.PHARMACIST, full_name="Grace Wanjiru")
+    (site_id,) = make_sites(SiteKind.PHARMACY, "Ngong Road Pharmacy")
+    pharmacist = staff_at(Role.PHARMACIST, site_id, full_name="Grace Wanjiru")
     with app.app_context():
         formulary_ensure()
-        site = Site(name="Ngong Road Pharmacy", kind=SiteKind.PHARMACY.value)
-        db.session.add(site)
-        db.session.flush()
-        db.session.get(StaffProfile, pharmacist.id).site_id = site.id
         medicine = db.session.query(Medicine).filter(Medicine.name == COTRIMOXAZOLE).one()
-        db.session.add(StockBatch(site_id=site.id, medicine_id=medicine.id, batch_number="CTX-1",
+        db.session.add(StockBatch(site_id=site_id, medicine_id=medicine.id, batch_number="CTX-1",
                                   expires_on=dt.date.today() + dt.timedelta(days=300), quantity=40))
         entry_add(actor=Actor.system("test"), patient_id=patient.id, kind=EntryKind.ALLERGY,
                   content={"substance": "Sulfa drugs", "severity": "mild", "reaction": "Rash"})
         db.session.commit()
         return {"doctor": doctor, "person": person, "patient": patient, "pharmacist": pharmacist,
-                "medicine_id": medicine.id, "site_id": site.id}
+                "medicine_id": medicine.id, "site_id": site_id}
 
 
 def test_prescribe_prepare_ready_collect(chromium, live_server, pharmacy_world, app):

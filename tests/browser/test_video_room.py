@@ -82,6 +82,24 @@ def both_playing(patient, doctor_page, timeout: int = 20_000) -> None:
                                                     "consoles": [patient.console_log, doctor_page.console_log]}))
 
 
+def into_the_call(patient, doctor_page, token: str, *, patient_email: str, doctor_email: str, patient_at,
+                  doctor_at=None, before_admitting=lambda: None) -> None:
+    """The patient signs in, opens the room and joins the waiting room; the doctor signs in, opens the
+    room once the patient waits (`before_admitting()` runs then), lets them in; both see each other.
+    `patient_at` / `doctor_at` (the patient's server by default): path -> URL."""
+    doctor_at = doctor_at or patient_at
+    sign_in(patient, patient_at, patient_email)
+    patient.goto(patient_at(f"/visit/{token}"))
+    patient.click("#join")
+    sign_in(doctor_page, doctor_at, doctor_email)
+    doctor_page.goto(doctor_at(f"/visit/{token}"))
+    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
+    before_admitting()
+    doctor_page.get_by_role("button", name="Open the room").click()
+    doctor_page.get_by_role("button", name="Let the patient in").click()
+    both_playing(patient, doctor_page)
+
+
 def test_patient_waits_doctor_admits_both_see_video_and_chat(app, live_server, window, make_user, make_patient):
     doctor, patient_user = make_user(Role.DOCTOR, full_name="Dr. Amina Odhiambo"), make_user(Role.PATIENT)
     patient_record = make_patient(given_name="Wanjiku", family_name="Mwangi", user_id=patient_user.id)
@@ -142,19 +160,14 @@ def test_a_camera_slow_to_open_still_reaches_the_other_side(app, live_server, wi
     doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
     patient_record = make_patient(user_id=patient_user.id)
     _, token = _video_visit(app, doctor.id, patient_record.id)
-    patient = window(PHONE)
-    sign_in(patient, live_server, patient_user.email)
-    patient.goto(live_server(f"/visit/{token}"))
-    patient.click("#join")
-    doctor_page = window()
-    sign_in(doctor_page, live_server, doctor.email)
+    patient, doctor_page = window(PHONE), window()
     doctor_page.add_init_script(SLOW_CAMERA)
-    doctor_page.goto(live_server(f"/visit/{token}"))
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    assert doctor_page.evaluate("() => document.getElementById('self-view').srcObject") is None
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+
+    def camera_not_open_yet() -> None:
+        assert doctor_page.evaluate("() => document.getElementById('self-view').srcObject") is None
+
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=live_server, before_admitting=camera_not_open_yet)
 
 
 def test_patient_and_doctor_on_two_server_processes_see_each_other(app, two_servers, window, make_user,
@@ -165,15 +178,8 @@ def test_patient_and_doctor_on_two_server_processes_see_each_other(app, two_serv
     doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
     _, token = _video_visit(app, doctor.id, make_patient(user_id=patient_user.id).id)
     patient, doctor_page = window(PHONE), window()
-    sign_in(patient, lambda path: patient_base + path, patient_user.email)
-    patient.goto(f"{patient_base}/visit/{token}")
-    patient.click("#join")
-    sign_in(doctor_page, lambda path: doctor_base + path, doctor.email)
-    doctor_page.goto(f"{doctor_base}/visit/{token}")
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=lambda path: patient_base + path, doctor_at=lambda path: doctor_base + path)
 
 
 # -- through coturn ------------------------------------------------------------------------------------
@@ -231,15 +237,8 @@ def test_the_call_goes_through_coturn_with_the_rooms_expiring_credentials(app, l
     patient_record = make_patient(user_id=patient_user.id)
     _, token = _video_visit(app, doctor.id, patient_record.id)
     patient, doctor_page = window(PHONE), window()
-    sign_in(patient, server, patient_user.email)
-    patient.goto(server(f"/visit/{token}"))
-    patient.get_by_role("button", name="Join the waiting room").click()
-    sign_in(doctor_page, server, doctor.email)
-    doctor_page.goto(server(f"/visit/{token}"))
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=server)
     # Only relay candidates were allowed, so the media crossed coturn, which accepted the room's credentials.
     assert patient.evaluate(RELAYED) == ["relay", "relay"]
     assert doctor_page.evaluate(RELAYED) == ["relay", "relay"]
@@ -280,16 +279,8 @@ def test_the_quality_ladder_toggles_screen_sharing_and_recovery_in_a_call(app, l
     patient_record = make_patient(user_id=patient_user.id)
     _, token = _video_visit(app, doctor.id, patient_record.id)
     patient, doctor_page = window(PHONE), window({"width": 768, "height": 1024})
-    sign_in(patient, live_server, patient_user.email)
-    patient.goto(live_server(f"/visit/{token}"))
-    patient.click("#join")
-    sign_in(doctor_page, live_server, doctor.email)
-    doctor_page.goto(live_server(f"/visit/{token}"))
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    doctor_page.evaluate(FAKE_SCREEN)
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=live_server, before_admitting=lambda: doctor_page.evaluate(FAKE_SCREEN))
 
     # The decision alone, on recorded samples: down after two bad in a row (one is not enough), down
     # to audio only, up only after five good in a row (a fair one starts the count again).

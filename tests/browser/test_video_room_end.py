@@ -7,8 +7,14 @@ import pytest
 from playwright.sync_api import expect
 
 from app.accounts.models import Role
-from tests.browser.conftest import sign_in
-from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, both_playing, media_chromium, window  # noqa: F401
+from tests.browser.test_video_room import (  # noqa: F401
+    PHONE,
+    PLAYING,
+    _video_visit,
+    into_the_call,
+    media_chromium,
+    window,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -18,17 +24,9 @@ def test_the_doctor_ends_the_visit_and_the_patients_page_says_it_is_over(app, li
     doctor, patient_user = make_user(Role.DOCTOR), make_user(Role.PATIENT)
     patient_record = make_patient(given_name="Wanjiku", family_name="Mwangi", user_id=patient_user.id)
     appointment_id, token = _video_visit(app, doctor.id, patient_record.id)
-    patient = window(PHONE)
-    sign_in(patient, live_server, patient_user.email)
-    patient.goto(live_server(f"/visit/{token}"))
-    patient.click("#join")
-    doctor_page = window()
-    sign_in(doctor_page, live_server, doctor.email)
-    doctor_page.goto(live_server(f"/visit/{token}"))
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    patient, doctor_page = window(PHONE), window()
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=live_server)
     expect(doctor_page.locator("#phone-offer")).to_be_hidden()  # connected: no phone offered
 
     # "End the visit": a dialog first; "Keep talking" keeps the call.

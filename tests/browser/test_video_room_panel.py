@@ -7,8 +7,14 @@ import pytest
 from playwright.sync_api import expect
 
 from app.accounts.models import Role
-from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, both_playing, media_chromium, window  # noqa: F401
+from tests.browser.conftest import screenshot
+from tests.browser.test_video_room import (  # noqa: F401
+    PHONE,
+    _video_visit,
+    into_the_call,
+    media_chromium,
+    window,
+)
 from tests.files_support import PDF
 
 pytestmark = pytest.mark.browser
@@ -31,18 +37,14 @@ def test_in_a_call_the_doctor_sees_allergies_saves_a_note_and_shares_a_pdf(app, 
         db.session.commit()
     appointment_id, token = _video_visit(app, doctor.id, patient_record.id)
 
-    patient = window(PHONE)
-    sign_in(patient, live_server, patient_user.email)
-    patient.goto(live_server(f"/visit/{token}"))
-    patient.get_by_role("button", name="Join the waiting room").click()
-    doctor_page = window()
-    sign_in(doctor_page, live_server, doctor.email)
-    doctor_page.goto(live_server(f"/visit/{token}"))
-    expect(doctor_page.locator("#panel-waiting")).to_be_visible()  # nothing of the chart before the patient is in
-    expect(doctor_page.locator("#allergy-banner")).to_have_count(0)
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    patient, doctor_page = window(PHONE), window()
+
+    def nothing_of_the_chart_yet() -> None:
+        expect(doctor_page.locator("#panel-waiting")).to_be_visible()
+        expect(doctor_page.locator("#allergy-banner")).to_have_count(0)
+
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=live_server, before_admitting=nothing_of_the_chart_yet)
 
     # The panel loads itself once the patient is in: the allergy first, beside the video.
     banner = doctor_page.locator("#doctor-panel #allergy-banner")

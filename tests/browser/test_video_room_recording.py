@@ -8,7 +8,13 @@ from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from tests.browser.conftest import screenshot, sign_in
-from tests.browser.test_video_room import PHONE, PLAYING, _video_visit, both_playing, media_chromium, window  # noqa: F401
+from tests.browser.test_video_room import (  # noqa: F401
+    PHONE,
+    _video_visit,
+    into_the_call,
+    media_chromium,
+    window,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +35,8 @@ def test_recording_needs_both_consents_and_plays_from_the_chart(app, live_server
     patient_record = make_patient(given_name="Wanjiku", family_name="Mwangi", user_id=patient_user.id)
     _, token = _video_visit(app, doctor.id, patient_record.id)
     patient, doctor_page = window(PHONE), window()
-    sign_in(patient, live_server, patient_user.email)
-    patient.goto(live_server(f"/visit/{token}"))
-    patient.get_by_role("button", name="Join the waiting room").click()
-    sign_in(doctor_page, live_server, doctor.email)
-    doctor_page.goto(live_server(f"/visit/{token}"))
-    expect(doctor_page.locator("#patient-status")).to_contain_text("is waiting online")
-    doctor_page.get_by_role("button", name="Open the room").click()
-    doctor_page.get_by_role("button", name="Let the patient in").click()
-    both_playing(patient, doctor_page)
+    into_the_call(patient, doctor_page, token, patient_email=patient_user.email, doctor_email=doctor.email,
+                  patient_at=live_server)
 
     # The patient asks; the doctor sees it live. Nothing is recorded, and a piece is refused.
     expect(patient.locator("#recording-status")).to_have_text("Not recording.")

@@ -1,4 +1,4 @@
-"""What a recording's pieces look like, and a video visit with the call under way."""
+"""What a recording's pieces look like, a video visit with the call under way, and a recording both agreed to."""
 from __future__ import annotations
 
 from app.consultations import services
@@ -21,3 +21,12 @@ def call_started(visit) -> int:
     services.patient_admit(actor=doctor, consultation_id=consultation_id)
     db.session.commit()
     return consultation_id
+
+
+def recording_agreed(visit, consultation_id: int):
+    """The doctor asks to record and the patient agrees (not committed): the recording, running."""
+    from app.consultations import recordings
+
+    recording = recordings.recording_consent(actor=actor_of(visit.doctor), consultation_id=consultation_id)
+    recordings.recording_consent(actor=actor_of(visit.patient_user), consultation_id=consultation_id)
+    return recording

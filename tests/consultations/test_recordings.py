@@ -19,7 +19,7 @@ from app.core.errors import AccessDenied, DomainError, NotFound
 from app.extensions import db
 from app.records.access import ChartAccessDenied
 from tests.consultations.conftest import actor_of
-from tests.consultations.recording_support import MATROSKA, WEBM_FIRST, WEBM_NEXT, call_started
+from tests.consultations.recording_support import MATROSKA, WEBM_FIRST, WEBM_NEXT, call_started, recording_agreed
 
 
 def audit_rows(prefix="recording."):
@@ -65,8 +65,7 @@ def test_withdrawing_stops_acceptance_and_a_new_recording_needs_both_again(app, 
     patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
     with app.app_context():
         consultation_id = call_started(visit)
-        first = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-        recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+        first = recording_agreed(visit, consultation_id)
         recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=first.id, seq=0,
                                data=WEBM_FIRST)
         db.session.commit()
@@ -93,11 +92,10 @@ def test_withdrawing_stops_acceptance_and_a_new_recording_needs_both_again(app, 
 
 
 def test_a_piece_sent_again_is_kept_once(app, visit):
-    patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
+    doctor = actor_of(visit.doctor)
     with app.app_context():
         consultation_id = call_started(visit)
-        recording = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-        recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+        recording = recording_agreed(visit, consultation_id)
         for seq, data in ((0, WEBM_FIRST), (1, WEBM_NEXT), (1, WEBM_NEXT), (0, WEBM_FIRST)):
             recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=recording.id, seq=seq,
                                    data=data)
@@ -109,11 +107,10 @@ def test_a_piece_sent_again_is_kept_once(app, visit):
 
 
 def test_pieces_are_encrypted_at_rest(app, visit):
-    patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
+    doctor = actor_of(visit.doctor)
     with app.app_context():
         consultation_id = call_started(visit)
-        recording = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-        recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+        recording = recording_agreed(visit, consultation_id)
         recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=recording.id, seq=0,
                                data=WEBM_FIRST)
         db.session.commit()
@@ -132,13 +129,12 @@ def test_pieces_are_encrypted_at_rest(app, visit):
     (recordings.SEQ_MAX, WEBM_NEXT, DomainError),
 ])
 def test_bad_pieces_are_refused_and_nothing_kept(app, visit, seq, data, error):
-    patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
+    doctor = actor_of(visit.doctor)
     app.config["RECORDING_CHUNK_MAX_BYTES"] = 1024 * 1024
     try:
         with app.app_context():
             consultation_id = call_started(visit)
-            recording = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-            recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+            recording = recording_agreed(visit, consultation_id)
             db.session.commit()
             with pytest.raises(error):
                 recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=recording.id,
@@ -150,12 +146,11 @@ def test_bad_pieces_are_refused_and_nothing_kept(app, visit, seq, data, error):
 
 
 def test_only_the_doctors_side_uploads_and_strangers_see_nothing(app, visit, make_user):
-    patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
+    patient = actor_of(visit.patient_user)
     stranger = actor_of(make_user(Role.DOCTOR))
     with app.app_context():
         consultation_id = call_started(visit)
-        recording = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-        recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+        recording = recording_agreed(visit, consultation_id)
         db.session.commit()
         with pytest.raises(AccessDenied):
             recordings.chunk_store(actor=patient, consultation_id=consultation_id, recording_id=recording.id, seq=0,
@@ -181,10 +176,9 @@ def test_consent_needs_the_call_under_way(app, visit):
 
 
 def _recorded(visit) -> int:
-    patient, doctor = actor_of(visit.patient_user), actor_of(visit.doctor)
+    doctor = actor_of(visit.doctor)
     consultation_id = call_started(visit)
-    recording = recordings.recording_consent(actor=doctor, consultation_id=consultation_id)
-    recordings.recording_consent(actor=patient, consultation_id=consultation_id)
+    recording = recording_agreed(visit, consultation_id)
     recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=recording.id, seq=0,
                            data=WEBM_FIRST)
     recordings.chunk_store(actor=doctor, consultation_id=consultation_id, recording_id=recording.id, seq=1,

@@ -224,6 +224,50 @@ def actor_for(user) -> Actor:
     return Actor(user_id=user.id, role=user.role, ip="127.0.0.1", origin="test")
 
 
+def waiting_on_a_lock() -> bool:
+    """Whether a session of this test's database waits for a lock (another transaction's). Called
+    inside the racing app context: a context of its own would end that context's session, and its
+    uncommitted work, on the way out."""
+    from app.extensions import db
+
+    with db.engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                 "AND wait_event_type = 'Lock'")).scalar_one() > 0
+
+
+def second_waits_on_first(app, first, second):
+    """A race decided by locks, made to happen every time: `first()` runs in the caller's app context and
+    holds its locks uncommitted; `second()` runs in another session and either finishes (nothing made
+    it wait) or waits on them; then `first` commits. Returns what `second` returned or raised."""
+    import threading
+
+    from app.extensions import db
+
+    first()
+    outcome, done = {}, threading.Event()
+
+    def other() -> None:
+        with app.app_context():
+            try:
+                outcome["result"] = second()
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - handed to the test
+                outcome["result"] = error
+            finally:
+                db.session.rollback()
+                db.session.remove()
+                done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    while not done.is_set() and not waiting_on_a_lock():
+        done.wait(timeout=0.02)
+    db.session.commit()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the second hung"
+    return outcome["result"]
+
+
 class Browser:
     """A test client that signs in the way a person does and keeps the page's CSRF token."""
 

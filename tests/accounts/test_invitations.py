@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy import text as sql
 
 from app.accounts import services
 from app.accounts.models import Role, User
@@ -19,7 +17,7 @@ from app.core.actor import Actor
 from app.core.clock import clock
 from app.extensions import db
 from tests.accounts.conftest import link_in, text
-from tests.conftest import Browser
+from tests.conftest import Browser, second_waits_on_first
 
 CONFIRMED = {"confirmed": "yes"}
 NEW_PASSWORD = "a brand new sentence"
@@ -128,14 +126,6 @@ def test_a_double_click_on_resend_sends_one_email(app, invited, outbox):
     assert len(outbox()) == 2  # the invitation and one resend
 
 
-def _waiting_on_a_lock() -> bool:
-    """Whether a session of this test's database waits for a lock (called inside the racing app context:
-    a context of its own would end that context's session, and its uncommitted work, on the way out)."""
-    with db.engine.connect() as conn:
-        return conn.execute(sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                "AND wait_event_type = 'Lock'")).scalar_one() > 0
-
-
 def test_two_resends_at_the_same_instant_send_one_email(app, invited, outbox):
     """Two administrators (or two tabs) at once: the second waits for the first, then sends nothing."""
     _, admin_user, user_id, _ = invited
@@ -145,37 +135,9 @@ def test_two_resends_at_the_same_instant_send_one_email(app, invited, outbox):
     assert len(outbox()) == 2
 
 
-def _race(app, first, second) -> object:
-    """`first()` runs here and holds its locks uncommitted; `second()` runs in another session, waits on
-    them, and goes on once `first` commits: what `second` returned or raised."""
-    first()
-    outcome, done = {}, threading.Event()
-
-    def other() -> None:
-        with app.app_context():
-            try:
-                outcome["result"] = second()
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - handed to the test
-                outcome["result"] = error
-            finally:
-                db.session.rollback()
-                db.session.remove()
-                done.set()
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    while not done.is_set() and not _waiting_on_a_lock():
-        done.wait(timeout=0.02)
-    db.session.commit()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
-    return outcome["result"]
-
-
 def _resend_racing_another(app, admin_user, user_id: int) -> None:
     resend = lambda: services.staff_invite_resend(actor=Actor.for_user(admin_user), user_id=user_id)  # noqa: E731
-    result = _race(app, resend, resend)
+    result = second_waits_on_first(app, resend, resend)
     assert isinstance(result, services.InvitationJustSent), result
 
 
@@ -280,7 +242,7 @@ def test_accepting_while_the_invitation_is_withdrawn_one_of_them_wins_whole(app,
     accept = lambda: services.token_redeem(raw_token=raw_token, purpose=services.TokenPurpose.INVITE,  # noqa: E731
                                            new_password=NEW_PASSWORD)
     with app.app_context():
-        result = _race(app, withdraw, accept) if withdrawn_first else _race(app, accept, withdraw)
+        result = second_waits_on_first(app, withdraw, accept) if withdrawn_first else second_waits_on_first(app, accept, withdraw)
     account = db_user(INVITE["email"])
     assert isinstance(result, services.DomainError), result
     if withdrawn_first:

@@ -20,6 +20,7 @@ from app.scheduling.services import (
     appointment_reschedule,
 )
 from app.scheduling.slots import free_slots
+from tests.conftest import second_waits_on_first
 from tests.scheduling.conftest import MONDAY, TUESDAY, appointment, at, notifications
 
 
@@ -386,23 +387,12 @@ def test_a_second_patient_with_the_doctor_needs_an_explicit_choice(app_ctx, doct
     assert (appointment(first_id).status, appointment(second_id).status) == ("in_consultation", "in_consultation")
 
 
-def _waiting_on_a_lock(app) -> bool:
-    """Whether a session of this test's database is waiting for a lock (another transaction's)."""
-    from sqlalchemy import text
-
-    with app.app_context(), db.engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                 "AND wait_event_type = 'Lock'")).scalar_one() > 0
-
-
 def test_two_starts_for_different_patients_at_the_same_instant_let_one_through(app, doctor, today, patient_account,
                                                                                book, freeze):
     """Two "Start visit" clicks for two arrived patients of one doctor (two tabs) at the same instant:
     the first start is written but not yet committed when the second checks whether the doctor is
     free. Unless the check and the write are atomic per doctor, the second sees nobody with the doctor
     and both patients end up "with the doctor". The second must wait for the first, then be asked."""
-    import threading
-
     first_id, desk = today
     freeze(at(MONDAY - dt.timedelta(days=3), 10))
     user, patient = patient_account("Baraka", "Kiprop")
@@ -413,55 +403,13 @@ def test_two_starts_for_different_patients_at_the_same_instant_let_one_through(a
             appointment_advance(actor=Actor.for_user(desk), appointment_id=appointment_id, action="check_in")
         db.session.commit()
 
-    first_written, commit_first, second_done = threading.Event(), threading.Event(), threading.Event()
-    outcome: dict = {}
+    def start(appointment_id: int):
+        return lambda: appointment_advance(actor=Actor.for_user(doctor), appointment_id=appointment_id, action="start")
 
-    def start_first() -> None:
-        with app.app_context():
-            try:
-                appointment_advance(actor=Actor.for_user(doctor), appointment_id=first_id, action="start")
-                first_written.set()
-                assert commit_first.wait(timeout=30)
-                db.session.commit()
-                outcome["first"] = "started"
-            except Exception as error:  # noqa: BLE001 - reported by the test
-                outcome["first"] = error
-            finally:
-                first_written.set()
-                db.session.rollback()
-                db.session.remove()
-
-    def start_second() -> None:
-        with app.app_context():
-            try:
-                appointment_advance(actor=Actor.for_user(doctor), appointment_id=second_id, action="start")
-                db.session.commit()
-                outcome["second"] = "started"
-            except DoctorWithPatient as busy:
-                outcome["second"] = busy
-            except Exception as error:  # noqa: BLE001 - reported by the test
-                outcome["second"] = error
-            finally:
-                db.session.rollback()
-                db.session.remove()
-                second_done.set()
-
-    first = threading.Thread(target=start_first)
-    first.start()
-    assert first_written.wait(timeout=30)
-    second = threading.Thread(target=start_second)
-    second.start()
-    # The second either finishes (nothing made it wait: the race is lost) or waits on the first's lock.
-    while not second_done.is_set() and not _waiting_on_a_lock(app):
-        second_done.wait(timeout=0.02)
-    commit_first.set()
-    first.join(timeout=30)
-    second.join(timeout=30)
-    assert not first.is_alive() and not second.is_alive(), "a start hung"
-
-    assert outcome["first"] == "started"
-    assert isinstance(outcome["second"], DoctorWithPatient), outcome["second"]
-    assert outcome["second"].message.startswith("Dr Wanjiku Mwangi is already with Amani Otieno")
+    with app.app_context():
+        second = second_waits_on_first(app, start(first_id), start(second_id))
+    assert isinstance(second, DoctorWithPatient), second
+    assert second.message.startswith("Dr Wanjiku Mwangi is already with Amani Otieno")
     with app.app_context():
         assert (appointment(first_id).status, appointment(second_id).status) == ("in_consultation", "checked_in")
 

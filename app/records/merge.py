@@ -18,6 +18,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role
 from app.audit.services import audit_access, audit_denied
@@ -160,7 +161,10 @@ def patient_ids_with_merged(patient_ids: list[int]) -> list[int]:
 
 
 def merges_recent(*, limit: int = 20) -> list[PatientMerge]:
-    return list(db.session.execute(select(PatientMerge).order_by(PatientMerge.id.desc()).limit(limit)).scalars())
+    """The latest merges with both records (one query each for the merges and their records)."""
+    return list(db.session.execute(
+        select(PatientMerge).options(selectinload(PatientMerge.kept), selectinload(PatientMerge.merged))
+        .order_by(PatientMerge.id.desc()).limit(limit)).scalars())
 
 
 COUNTED_TABLES = {"appointments": "appointments", "clinical_entries": "entries"}
@@ -230,5 +234,6 @@ def _dismissal(first_id: int, second_id: int) -> DuplicateDismissal | None:
 
 
 def dismissals_recent(*, limit: int = 20) -> list[DuplicateDismissal]:
-    return list(db.session.execute(select(DuplicateDismissal).order_by(DuplicateDismissal.id.desc())
-                                   .limit(limit)).scalars())
+    return list(db.session.execute(
+        select(DuplicateDismissal).options(selectinload(DuplicateDismissal.first), selectinload(DuplicateDismissal.second))
+        .order_by(DuplicateDismissal.id.desc()).limit(limit)).scalars())

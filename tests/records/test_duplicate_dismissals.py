@@ -87,3 +87,38 @@ def test_two_admins_at_once_leave_one_dismissal(app):
         assert db.session.execute(select(DuplicateDismissal.first_id, DuplicateDismissal.second_id)).all() == [
             (mother, child)]
         assert duplicates.duplicate_pairs() == []
+
+
+def test_the_page_reads_its_lists_in_a_fixed_number_of_queries(app, signed_in):
+    """Five merges and five dismissals or one of each: the same number of queries (no query per row)."""
+    from sqlalchemy import event
+
+    def queries_for_the_page(browser) -> int:
+        statements = []
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert browser.get(PAGE).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        return len(statements)
+
+    browser, _admin = signed_in(Role.ADMIN)
+    counts = []
+    for pairs in (1, 5):
+        with app.app_context():
+            for n in range(pairs):
+                phone = f"+2547220000{n}{len(counts)}"
+                a = services.patient_create(given_name=f"Same{n}", family_name="Person", phone=phone)
+                b = services.patient_create(given_name=f"Same{n}", family_name="Person", phone=a.phone)
+                c = services.patient_create(given_name=f"Other{n}", family_name="Kin", phone=phone.replace("722", "733"))
+                d = services.patient_create(given_name=f"Other{n}", family_name="Child", phone=c.phone)
+                db.session.flush()
+                merge.patients_merge(actor=ADMIN, kept_id=a.id, merged_id=b.id, reason="same")
+                merge.duplicate_dismiss(actor=ADMIN, first_id=c.id, second_id=d.id)
+            db.session.commit()
+        counts.append(queries_for_the_page(browser))
+    assert counts[0] == counts[1], counts

@@ -235,5 +235,6 @@ def _dismissal(first_id: int, second_id: int) -> DuplicateDismissal | None:
 
 def dismissals_recent(*, limit: int = 20) -> list[DuplicateDismissal]:
     return list(db.session.execute(
-        select(DuplicateDismissal).options(selectinload(DuplicateDismissal.first), selectinload(DuplicateDismissal.second))
+        select(DuplicateDismissal)
+        .options(selectinload(DuplicateDismissal.first), selectinload(DuplicateDismissal.second))
         .order_by(DuplicateDismissal.id.desc()).limit(limit)).scalars())

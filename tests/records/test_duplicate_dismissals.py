@@ -114,7 +114,8 @@ def test_the_page_reads_its_lists_in_a_fixed_number_of_queries(app, signed_in):
                 phone = f"+2547220000{n}{len(counts)}"
                 a = services.patient_create(given_name=f"Same{n}", family_name="Person", phone=phone)
                 b = services.patient_create(given_name=f"Same{n}", family_name="Person", phone=a.phone)
-                c = services.patient_create(given_name=f"Other{n}", family_name="Kin", phone=phone.replace("722", "733"))
+                kin_phone = phone.replace("722", "733")
+                c = services.patient_create(given_name=f"Other{n}", family_name="Kin", phone=kin_phone)
                 d = services.patient_create(given_name=f"Other{n}", family_name="Child", phone=c.phone)
                 db.session.flush()
                 merge.patients_merge(actor=ADMIN, kept_id=a.id, merged_id=b.id, reason="same")
